@@ -1,0 +1,48 @@
+"""Multiple-choice questions that answer back at once, with the reason.
+
+A quiz question is worth asking only if a wrong answer teaches something, so every
+option carries its own explanation and picking it shows that explanation.
+Core widgets only (ipywidgets 7 and 8); printed as plain text where no widget
+front end runs.
+"""
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+from IPython.display import display
+
+
+@dataclass
+class Question:
+    """One question: the options in order, each option's explanation, the right key."""
+
+    text: str
+    options: dict[str, str]  # option text -> explanation shown when it is picked
+    correct: str
+
+    def __post_init__(self):
+        if self.correct not in self.options:
+            raise ValueError(f"The correct option {self.correct!r} is not one of the options.")
+
+    def feedback(self, choice: str) -> str:
+        """The text shown after `choice` is picked: right or wrong, then why."""
+        verdict = "Right." if choice == self.correct else "Not quite."
+        return f"{verdict} {self.options[choice]}"
+
+
+def multiple_choice(text: str, options: dict[str, str], correct: str) -> widgets.VBox:
+    """Show a question as radio buttons; picking an option shows its explanation."""
+    question = Question(text, options, correct)
+    buttons = widgets.RadioButtons(options=list(options), value=None,
+                                   layout=widgets.Layout(width="max-content"))
+    answer = widgets.HTML()
+
+    def on_pick(change):
+        if change["new"] is not None:
+            colour = "green" if change["new"] == correct else "#b35900"
+            answer.value = f'<span style="color:{colour}">{question.feedback(change["new"])}</span>'
+
+    buttons.observe(on_pick, names="value")
+    box = widgets.VBox([widgets.HTML(f"<b>{text}</b>"), buttons, answer])
+    box._question = question  # lets tests and the static fallback reach the question
+    display(box)
+    return box
