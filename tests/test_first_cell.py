@@ -1,0 +1,172 @@
+"""The set-up cell works everywhere: in a checkout, and in (simulated) Google Colab.
+
+Colab is simulated as closely as this machine allows: a fresh folder holding only the
+notebook, a Python environment that has torch, numpy and ipywidgets but not the course
+package, a kernel in which `google.colab` is already imported (as in Colab), and the
+course package installed by the first cell from a wheel built from this checkout.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course_helpers.first_cell import FIRST_CELL
+from notebook_tools import ROOT, errors
+
+pytestmark = pytest.mark.slow
+
+PROBE = """\
+import sys, course_helpers, torch
+from course_helpers.datasets import load_digits
+images, labels = load_digits()
+print("PACKAGE", course_helpers.__file__)
+print("TORCH", torch.__file__)
+print("DIGITS", tuple(images.shape))
+print("COLAB", "google.colab" in sys.modules)
+print("DEVICE", device)
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The course package as Colab would get it: a wheel built from this checkout."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out), str(ROOT)], check=True, timeout=300)
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.fixture
+def bare_python(tmp_path_factory):
+    """A venv without the course package that still sees torch, numpy, ipywidgets, ipykernel.
+
+    A path line in a .pth file adds this venv's site-packages without running its own
+    .pth files, so the editable install of the course package stays invisible.
+    """
+    home = tmp_path_factory.mktemp("bare")
+    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=300)
+    python = home / "venv" / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / "course_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    found = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('course_helpers'))"],
+                           capture_output=True, text=True, cwd=home).stdout.strip()
+    assert found == "None", "the bare environment must not see the course package"
+    return python, Path(site)
+
+
+def kernel_spec(folder: Path, name: str, python: Path, colab: bool, env: dict) -> Path:
+    """Write a kernelspec; a Colab one imports a stand-in `google.colab` before the kernel starts."""
+    fake = folder / "fake_colab"
+    (fake / "google" / "colab").mkdir(parents=True, exist_ok=True)
+    (fake / "google" / "__init__.py").write_text("")
+    (fake / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s module."""\n')
+    start = "import runpy; runpy.run_module('ipykernel_launcher', run_name='__main__')"
+    if colab:
+        start = f"import sys; sys.path.append({str(fake)!r}); import google.colab; " + start
+    spec_dir = folder / "jupyter" / "kernels" / name
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-c", start, "-f", "{connection_file}"],
+        "display_name": name, "language": "python", "env": env}))
+    return folder / "jupyter"
+
+
+def run_notebook(path: Path, kernel: str, jupyter_path: Path, monkeypatch) -> nbformat.NotebookNode:
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
+    client = NotebookClient(notebook, timeout=300, kernel_name=kernel, allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    return notebook
+
+
+def printed(notebook) -> dict[str, str]:
+    text = "".join(out.get("text", "") for out in notebook.cells[-1].outputs if out.get("name") == "stdout")
+    return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+
+
+def first_failure(notebook) -> str:
+    for cell in notebook.cells:
+        for error in errors(cell):
+            return f"{error['ename']}: {error['evalue']}\n{cell.source[:300]}"
+    return ""
+
+
+def set_up_notebook(folder: Path) -> Path:
+    """A notebook that is just the set-up cell (every course notebook starts with it)."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(FIRST_CELL)]
+    path = folder / "lesson.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_wheel_carries_every_module_and_the_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for top in ("autograder", "course_helpers"):
+        for module in (ROOT / top).rglob("*.py"):
+            assert str(module.relative_to(ROOT)) in names, f"{module} is missing from the wheel"
+    for data in (ROOT / "data").glob("*.csv.gz"):
+        assert f"course_helpers/data/{data.name}" in names
+
+
+def test_colab_installs_the_package_from_a_fresh_folder(tmp_path, wheel, bare_python, monkeypatch):
+    python, site = bare_python
+    lesson = tmp_path / "colab_content"
+    lesson.mkdir()
+    path = set_up_notebook(lesson)
+    assert [p.name for p in lesson.iterdir()] == ["lesson.ipynb"]
+    jupyter = kernel_spec(tmp_path, "colab-sim", python, colab=True, env={"COURSE_PACKAGE": str(wheel)})
+    notebook = run_notebook(path, "colab-sim", jupyter, monkeypatch)
+    assert not first_failure(notebook), first_failure(notebook)
+    facts = printed(notebook)
+    assert facts["COLAB"] == "True"
+    assert facts["PACKAGE"].startswith(str(site)), "the package must come from the wheel install"
+    assert facts["DIGITS"] == "(1797, 64)", "the data must be installed with the package"
+    assert not facts["TORCH"].startswith(str(site)), "Colab's own torch must stay untouched"
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert not installed & {"torch", "numpy", "ipywidgets"}, f"the set-up cell installed {installed}"
+    assert "Using device 'cpu'" in "".join(o.get("text", "") for o in notebook.cells[0].outputs)
+
+
+def test_checkout_finds_the_package_without_installing(tmp_path, bare_python, monkeypatch):
+    python, site = bare_python
+    folder = ROOT / "notebooks"
+    notebooks = sorted(folder.glob("*/*.ipynb"))
+    path = notebooks[0] if notebooks else set_up_notebook(tmp_path)
+    jupyter = kernel_spec(tmp_path, "checkout", python, colab=False, env={})
+    notebook = nbformat.read(path, as_version=4)
+    work = path.parent if notebooks else ROOT  # run the set-up cell from inside the checkout
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
+    notebook.cells = [c for c in notebook.cells if c.cell_type == "code"][:1] + [nbformat.v4.new_code_cell(PROBE)]
+    client = NotebookClient(notebook, timeout=300, kernel_name="checkout", allow_errors=True,
+                            resources={"metadata": {"path": str(work)}})
+    client.execute()
+    assert not first_failure(notebook), first_failure(notebook)
+    facts = printed(notebook)
+    assert facts["PACKAGE"] == str(ROOT / "course_helpers" / "__init__.py")
+    assert facts["COLAB"] == "False"
+    assert not any(site.glob("training_loop_course*")), "nothing may be installed in a checkout"
+
+
+def test_outside_colab_and_checkout_the_message_says_what_to_do(tmp_path, bare_python, monkeypatch):
+    python, _ = bare_python
+    lesson = tmp_path / "elsewhere"
+    lesson.mkdir()
+    path = set_up_notebook(lesson)
+    jupyter = kernel_spec(tmp_path, "elsewhere", python, colab=False, env={})
+    notebook = run_notebook(path, "elsewhere", jupyter, monkeypatch)
+    (error,) = errors(notebook.cells[0])
+    assert error["ename"] == "ModuleNotFoundError"
+    assert "open this notebook inside the course folder" in error["evalue"]

@@ -1,0 +1,139 @@
+"""Course CI: every notebook under notebooks/ is checked here, found by itself.
+
+For each phase notebook:
+- it is committed clean, its nbgrader metadata is valid, and it opens with the set-up cell;
+- the source (solutions in) runs top to bottom and every test cell, hidden ones included,
+  passes — judged by nbgrader's own Validator (`nbgrader validate` exits 0 even on failure);
+- the release that `nbgrader generate_assignment` builds runs top to bottom, fails only in
+  graded test cells (NotImplementedError / AssertionError), and every graded test cell
+  does fail on the untouched stubs, so no test is vacuous.
+"""
+import re
+import shutil
+import subprocess
+
+import nbformat
+import pytest
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+from nbgrader.validator import Validator
+
+from course_helpers.first_cell import FIRST_CELL
+from notebook_tools import (ROOT, errors, execute, is_test_cell, nbgrader_meta,
+                            source_notebooks, stderr_text)
+
+NOTEBOOKS = source_notebooks()
+IDS = [path.parent.name for path in NOTEBOOKS]
+GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+ALLOWED_RELEASE_ERRORS = {"NotImplementedError", "AssertionError"}
+
+
+def test_course_has_notebooks():
+    assert NOTEBOOKS, "no notebooks found under notebooks/*/"
+    for path in NOTEBOOKS:
+        assert path.stem == path.parent.name, f"{path}: the notebook must be named like its folder"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_clean(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert "widgets" not in notebook.metadata, f"{path.name} holds saved widget state"
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3"
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {index} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_nbgrader_metadata(path):
+    notebook = nbformat.read(path, as_version=4)
+    try:
+        MetadataValidator().validate_nb(notebook)
+    except ValidationError as error:
+        pytest.fail(f"{path.name}: invalid nbgrader metadata: {error}")
+    seen = set()
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        source = cell.source
+        if meta:
+            assert meta.get("schema_version") == 3, f"{path.name}: schema_version must be 3"
+            grade_id = meta.get("grade_id", "")
+            assert GRADE_ID.match(grade_id), f"{path.name}: bad grade_id {grade_id!r}"
+            assert grade_id not in seen, f"{path.name}: duplicate grade_id {grade_id!r}"
+            seen.add(grade_id)
+            if meta.get("grade"):
+                assert meta.get("points", 0) > 0, f"{path.name}: {grade_id} is graded but worth 0 points"
+        if "BEGIN HIDDEN TESTS" in source or "END HIDDEN TESTS" in source:
+            assert is_test_cell(cell), f"{path.name}: hidden-test markers outside a test cell:\n{source[:200]}"
+            assert source.count("### BEGIN HIDDEN TESTS") == source.count("### END HIDDEN TESTS")
+        if "BEGIN SOLUTION" in source:
+            assert meta.get("solution"), f"{path.name}: solution markers outside a solution cell:\n{source[:200]}"
+        if meta.get("solution") and cell.cell_type == "code":
+            assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source, \
+                f"{path.name}: solution cell {meta.get('grade_id')} lacks solution markers"
+    assert any(is_test_cell(cell) for cell in notebook.cells), f"{path.name} has no autograded test"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_first_code_cell_is_the_set_up_cell(path):
+    notebook = nbformat.read(path, as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert first.source == FIRST_CELL, (f"{path.name}: the first code cell must be "
+                                        "course_helpers.first_cell.FIRST_CELL, unchanged")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_source_runs_and_every_test_passes(path):
+    results = Validator(validate_all=True).validate(str(path))
+    problems = []
+    for kind, cells in results.items():
+        for cell in cells:
+            detail = cell.get("raw_error") or ""
+            problems.append(f"[{kind}] {cell.get('source', '')[:300]}\n{detail[-1500:]}")
+    assert not problems, f"{path.name} does not validate:\n\n" + "\n\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def release_course(tmp_path_factory):
+    """A scratch copy of the course where nbgrader generates every release notebook."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "notebooks", course / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs", "checkpoints", "*.pt"))
+    return course
+
+
+def generate_release(course, assignment):
+    result = subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"nbgrader generate_assignment {assignment} failed:\n{result.stderr[-3000:]}"
+    return course / "release" / assignment / f"{assignment}.ipynb"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_release_fails_only_in_graded_cells(path, release_course):
+    release = generate_release(release_course, path.parent.name)
+    text = release.read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, f"the release of {path.name} still contains {marker!r}"
+
+    notebook = execute(release)
+    unexpected, passing_tests = [], []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        failures = errors(cell)
+        if is_test_cell(cell):
+            names = {failure["ename"] for failure in failures}
+            if not failures:
+                passing_tests.append(nbgrader_meta(cell)["grade_id"])
+            elif not names <= ALLOWED_RELEASE_ERRORS:
+                unexpected.append(f"test cell {nbgrader_meta(cell)['grade_id']} failed with {names}")
+        elif failures or stderr_text(cell):
+            detail = failures[0]["ename"] + ": " + failures[0]["evalue"] if failures else stderr_text(cell)
+            unexpected.append(f"cell {index} (not a graded test) failed: {detail[:500]}\n{cell.source[:300]}")
+    assert not unexpected, f"release of {path.name}:\n" + "\n\n".join(unexpected)
+    assert not passing_tests, (f"release of {path.name}: these test cells pass on the untouched "
+                               f"stubs, so they test nothing: {passing_tests}")

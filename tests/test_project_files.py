@@ -1,0 +1,52 @@
+"""The set-up promises hold: two README commands, one pin list, CI calling the test command."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pins(text: str) -> dict[str, str]:
+    return {name.lower(): version for name, version in re.findall(r"^\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s#]+)", text, re.M)}
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test\b", ci, re.M), ".ci/run must call the README's test command"
+
+
+def test_torch_is_pinned_and_installed_first():
+    makefile = (ROOT / "Makefile").read_text()
+    torch_line = makefile.index("pip install --quiet torch==2.13.0")
+    rest_line = makefile.index("-r requirements.txt")
+    assert torch_line < rest_line
+
+
+def test_conda_environment_has_the_same_pins_as_pip():
+    requirements = pins((ROOT / "requirements.txt").read_text())
+    environment = pins((ROOT / "environment.yml").read_text())
+    assert requirements["torch"] == "2.13.0"
+    assert requirements == environment
+
+
+def test_constraints_agree_with_requirements():
+    requirements = pins((ROOT / "requirements.txt").read_text())
+    constraints = pins((ROOT / "constraints.txt").read_text())
+    for name, version in requirements.items():
+        if name != "torch":
+            assert constraints.get(name) == version, f"{name}: requirements {version}, constraints {constraints.get(name)}"
+
+
+def test_every_python_package_ships_in_the_wheel():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(project["tool"]["setuptools"]["packages"])
+    on_disk = {str(init.parent.relative_to(ROOT)).replace("/", ".")
+               for top in ("autograder", "course_helpers") for init in (ROOT / top).rglob("__init__.py")}
+    assert on_disk <= listed, f"packages missing from pyproject.toml: {sorted(on_disk - listed)}"
+
+
+def test_nbgrader_uses_the_notebooks_folder():
+    config = (ROOT / "nbgrader_config.py").read_text()
+    assert 'c.CourseDirectory.source_directory = "notebooks"' in config
