@@ -29,6 +29,23 @@ class Question:
         return f"{verdict} {self.options[choice]}"
 
 
+class QuizBox(widgets.VBox):
+    """A VBox whose plain-text form is the question itself.
+
+    Where no widget front end runs (GitHub, nbviewer, nbconvert), a widget output falls
+    back to its `text/plain` form, which ipywidgets 7 and 8 both take from `repr()`:
+    so a reader there sees the question and its options instead of `VBox(children=...)`.
+    """
+
+    question: Question | None = None
+
+    def __repr__(self) -> str:
+        if self.question is None:
+            return super().__repr__()
+        lines = [self.question.text] + [f"  ( ) {option}" for option in self.question.options]
+        return "\n".join(lines + ["(Run the notebook to pick an answer and see why.)"])
+
+
 def multiple_choice(text: str, options: dict[str, str], correct: str) -> widgets.VBox:
     """Show a question as radio buttons; picking an option shows its explanation."""
     question = Question(text, options, correct)
@@ -42,7 +59,7 @@ def multiple_choice(text: str, options: dict[str, str], correct: str) -> widgets
             answer.value = f'<span style="color:{colour}">{question.feedback(change["new"])}</span>'
 
     buttons.observe(on_pick, names="value")
-    box = widgets.VBox([widgets.HTML(f"<b>{text}</b>"), buttons, answer])
-    box._question = question  # lets tests and the static fallback reach the question
+    box = QuizBox([widgets.HTML(f"<b>{text}</b>"), buttons, answer])
+    box.question = question
     display(box)
     return box

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = str(Path(sys.executable).parent)
+BIN = str(Path(sys.executable).absolute().parent)
 
 # nbgrader's commands call `alembic` and `jupyter` from PATH; the kernels that
 # nbclient starts must be this interpreter's.

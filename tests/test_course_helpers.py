@@ -106,3 +106,9 @@ def test_picking_an_option_shows_its_explanation():
     assert "Not quite" in answer.value and "stretches" in answer.value
     buttons.value = "(3, 4)"
     assert "Right" in answer.value
+
+
+def test_a_quiz_reads_as_plain_text_where_widgets_cannot_run():
+    box = multiple_choice("Which dtype?", {"float32": "Yes.", "int64": "No."}, "float32")
+    text = repr(box)
+    assert text.startswith("Which dtype?") and "( ) float32" in text and "( ) int64" in text
