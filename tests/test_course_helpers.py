@@ -112,3 +112,19 @@ def test_a_quiz_reads_as_plain_text_where_widgets_cannot_run():
     box = multiple_choice("Which dtype?", {"float32": "Yes.", "int64": "No."}, "float32")
     text = repr(box)
     assert text.startswith("Which dtype?") and "( ) float32" in text and "( ) int64" in text
+
+
+def test_start_uses_one_cpu_thread_unless_told_otherwise(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("COURSE_DEVICE", raising=False)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        monkeypatch.setattr("course_helpers.devices._mps_available", lambda: False)
+        monkeypatch.delenv("COURSE_CPU_THREADS", raising=False)
+        start(quiet=True)
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("COURSE_CPU_THREADS", "2")
+        start(quiet=True)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
