@@ -1,0 +1,240 @@
+"""Phase 4 (the training loop): the promises the notebook makes to the autograder and the browser test.
+
+The autograder's diagnoses link to sections of this notebook; the `train_loop` exercise keeps
+the grade_id and signature the course's contract fixes; every graded concern cell runs its
+concern visibly and hidden; the loss explorer cell the browser test drives is there. These
+checks read the notebook only (milliseconds); the ones at the bottom also run the notebook's
+reference solution and some broken loops through the inspector, to prove each graded cell
+can fail and that a correct loop earns every point. Running the whole notebook is course CI's
+job (tests/test_notebooks.py).
+"""
+import ast
+import re
+
+import nbformat
+import pytest
+
+from notebook_tools import NOTEBOOK_ROOT, is_test_cell, nbgrader_meta
+
+PATH = NOTEBOOK_ROOT / "04_training_loop" / "04_training_loop.ipynb"
+REQUIRED_HEADINGS = {"The five steps of the loop", "Forgetting zero_grad", "Stepping before backward",
+                     "Logging the loss with .item()"}
+CALL = re.compile(r'assert_passes\("(\w+)", (\w+), concern="(\w+)"(, hidden=True)?\)')
+
+
+@pytest.fixture(scope="module")
+def notebook():
+    return nbformat.read(PATH, as_version=4)
+
+
+def headings(notebook) -> set[str]:
+    return {line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("## ")}
+
+
+def cell_by_grade_id(notebook, grade_id):
+    found = [cell for cell in notebook.cells if nbgrader_meta(cell).get("grade_id") == grade_id]
+    assert len(found) == 1, f"expected exactly one cell with grade_id {grade_id!r}, found {len(found)}"
+    return found[0]
+
+
+def concern_cells(notebook) -> dict[str, nbformat.NotebookNode]:
+    """grade_id -> cell, for every cell that calls assert_passes on train_loop."""
+    return {nbgrader_meta(cell).get("grade_id", f"<ungraded {i}>"): cell
+            for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and CALL.search(cell.source)}
+
+
+def test_the_sections_the_autograder_links_to_exist(notebook):
+    missing = REQUIRED_HEADINGS - headings(notebook)
+    assert not missing, f"the notebook lacks the sections the diagnoses link to: {sorted(missing)}"
+
+
+def test_every_phase_4_section_a_diagnosis_names_exists(notebook):
+    diagnoses = pytest.importorskip("autograder.diagnoses")
+    linked = {code.section.heading for code in diagnoses.CODES.values()
+              if code.section.phase == "04_training_loop"}
+    missing = linked - headings(notebook)
+    assert not missing, f"diagnoses link to sections this notebook lacks: {sorted(missing)}"
+
+
+def test_train_loop_keeps_its_contract(notebook):
+    cell = cell_by_grade_id(notebook, "train_loop")
+    meta = nbgrader_meta(cell)
+    assert meta["solution"] and not meta["grade"], "train_loop must be a solution cell"
+    functions = [node for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)]
+    assert [f.name for f in functions] == ["train"]
+    assert [a.arg for a in functions[0].args.args] == ["model", "loss_fn", "optimizer", "X", "y", "epochs"]
+
+
+def test_each_concern_cell_runs_its_concern_visibly_and_hidden(notebook):
+    cells = concern_cells(notebook)
+    concerns = []
+    for grade_id, cell in cells.items():
+        assert is_test_cell(cell), f"assert_passes for train_loop outside a graded test cell ({grade_id})"
+        assert nbgrader_meta(cell)["points"] > 0
+        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
+        (name, function, concern, flag), = CALL.findall(visible)
+        assert (name, function, flag) == ("train_loop", "train", "")
+        assert CALL.findall(hidden) == [("train_loop", "train", concern, ", hidden=True")]
+        assert grade_id == f"test_train_loop_{concern}"
+        concerns.append(concern)
+    assert len(concerns) == len(set(concerns)) >= 3, f"concern cells: {concerns}"
+    assert {"order", "logging", "numbers"} <= set(concerns)
+
+
+def test_a_self_check_comes_before_the_graded_cells(notebook):
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    checks = [i for i, s in enumerate(sources) if re.search(r'\bcheck\("train_loop", train\)', s)]
+    graded = [i for i, cell in enumerate(c for c in notebook.cells if c.cell_type == "code")
+              if is_test_cell(cell) and CALL.search(cell.source)]
+    assert checks, "no ungraded check(\"train_loop\", train) cell"
+    assert checks[0] < min(graded)
+    check_cell = [c for c in notebook.cells if c.cell_type == "code"][checks[0]]
+    assert not nbgrader_meta(check_cell).get("grade"), "the self-check must not be graded"
+
+
+def test_the_loss_explorer_cell_the_browser_test_drives(notebook):
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert any("from course_helpers.widgets import loss_explorer" in s and "explorer = loss_explorer()" in s
+               for s in sources)
+    assert "The symptom table, live" in headings(notebook)
+
+
+def test_no_demo_cell_uses_the_learners_train(notebook):
+    """Only the self-check and the graded cells may call the learner's (maybe unfinished) train."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or nbgrader_meta(cell):
+            continue
+        calls = {node.func.id for node in ast.walk(ast.parse(cell.source))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        names = {node.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Name)}
+        if "train" in calls or "train" in names:
+            assert re.fullmatch(r'(?s)\s*from autograder import [\w, ]+\n+report = check\("train_loop", train\)\s*',
+                                cell.source), f"a demo cell uses the learner's train:\n{cell.source[:300]}"
+
+
+# ---- the reference solution and broken loops, through the inspector --------------------------
+
+def solution_namespace(notebook) -> dict:
+    """Run the train_loop solution cell (solution kept) and return its namespace."""
+    namespace = {}
+    exec(compile(cell_by_grade_id(notebook, "train_loop").source, "<train_loop>", "exec"), namespace)
+    return namespace
+
+
+BROKEN = {
+    # name -> (source of train, the concern whose graded cell must fail)
+    "no zero_grad": ("""
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+""", "order"),
+    "step before backward": ("""
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        optimizer.step()
+        loss.backward()
+        losses.append(loss.item())
+    return losses
+""", "order"),
+    "loss tensors logged": ("""
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)
+    return losses
+""", "logging"),
+    "loss after the step logged": ("""
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            losses.append(loss_fn(model(X), y).item())
+    return losses
+""", "numbers"),
+}
+
+CORRECT_VARIANTS = {
+    "zero_grad after step, float(), while loop": """
+def train(model, loss_fn, optimizer, X, y, epochs):
+    history, epoch = [], 0
+    while epoch < epochs:
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+        history.append(float(loss))
+        epoch += 1
+    return history
+""",
+    "p.grad = None, clipping, detach().item()": """
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        for p in model.parameters():
+            p.grad = None
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1e6)
+        optimizer.step()
+        losses.append(loss.detach().item())
+    return losses
+""",
+}
+
+
+def _inspect():
+    autograder = pytest.importorskip("autograder")
+    if not hasattr(autograder, "inspect"):
+        pytest.skip("the inspector is not importable yet")
+    return autograder.inspect
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_the_reference_solution_passes_every_concern(notebook, hidden):
+    inspect = _inspect()
+    report = inspect("train_loop", solution_namespace(notebook)["train"], hidden=hidden)
+    assert report.passed, [d.code for d in report.diagnoses]
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_VARIANTS))
+def test_other_correct_shapes_pass(name):
+    inspect = _inspect()
+    import torch
+    namespace = {"torch": torch}
+    exec(CORRECT_VARIANTS[name], namespace)
+    for hidden in (False, True):
+        report = inspect("train_loop", namespace["train"], hidden=hidden)
+        assert report.passed, f"{name} (hidden={hidden}): {[d.code for d in report.diagnoses]}"
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_broken_loop_fails_the_graded_cell_of_its_concern(notebook, name):
+    inspect = _inspect()
+    import torch
+    source, concern = BROKEN[name]
+    assert f"test_train_loop_{concern}" in concern_cells(notebook)
+    namespace = {"torch": torch}
+    exec(source, namespace)
+    for hidden in (False, True):
+        report = inspect("train_loop", namespace["train"], hidden=hidden)
+        concerns = {d.concern for d in report.diagnoses}
+        assert concern in concerns or "runs" in concerns, \
+            f"{name} (hidden={hidden}) should fail {concern}: got {[d.code for d in report.diagnoses]}"
