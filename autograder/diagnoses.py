@@ -1,0 +1,152 @@
+"""The registry of diagnosis codes: one stable name per bug, its concern, fix and lesson.
+
+A code never changes once published: hidden tests, the class report and instructors'
+spreadsheets count mistakes by it. The message of a diagnosis is written at run time
+(it carries numbers from the learner's run); everything else about a code lives here.
+"""
+from dataclasses import dataclass
+
+CONCERNS = ("runs", "order", "accumulation", "modes", "logging", "numbers")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `##` heading in a phase notebook: where the course teaches the fix."""
+
+    phase: str  # the phase folder, e.g. "04_training_loop"
+    heading: str
+
+    @property
+    def label(self) -> str:
+        number = int(self.phase.split("_", 1)[0])
+        return f"Phase {number}, section “{self.heading}”"
+
+    @property
+    def href(self) -> str:
+        """Relative link from one phase notebook to another (Jupyter heading anchors)."""
+        return f"../{self.phase}/{self.phase}.ipynb#{self.heading.replace(' ', '-')}"
+
+
+@dataclass(frozen=True)
+class Code:
+    """What every diagnosis with this code shares."""
+
+    code: str
+    concern: str
+    title: str
+    fix: str
+    section: Section
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One bug found in one run: the code, what happened (with numbers), and the fix."""
+
+    code: str
+    message: str
+    fix: str
+
+    @property
+    def concern(self) -> str:
+        return CODES[self.code].concern
+
+    @property
+    def title(self) -> str:
+        return CODES[self.code].title
+
+    @property
+    def section(self) -> Section:
+        return CODES[self.code].section
+
+
+def diagnosis(code: str, message: str, fix: str | None = None) -> Diagnosis:
+    """A Diagnosis for a registered code; `fix` replaces the code's usual fix when given."""
+    if code not in CODES:
+        raise KeyError(f"unknown diagnosis code {code!r}")
+    return Diagnosis(code, message, fix or CODES[code].fix)
+
+
+_LOOP = "04_training_loop"
+_DATA = "05_data_loading"
+_AUTOGRAD = "02_autograd"
+_CLASSIFIER = "06_classifier"
+
+_ALL = [
+    # runs: the learner's function could not be watched to the end
+    Code("raises", "runs", "Your function raised an error",
+         "Read the error and the line it points to, fix it, and run the check again.",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("timeout", "runs", "Your function did not finish",
+         "Look for a loop that never ends (a `while` whose condition never turns false, "
+         "or a loop over something endless).",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("wrong-return-type", "runs", "Your function returned the wrong kind of value",
+         "Return exactly what the exercise asks for, built from Python floats.",
+         Section(_LOOP, "Logging the loss with .item()")),
+    Code("global-state-changed", "runs", "Your function changed torch's global settings",
+         "Use a `with` block (`with torch.no_grad():`) so the setting switches back by itself; "
+         "never call `torch.set_grad_enabled(False)` or `torch.set_default_dtype(...)` on their own.",
+         Section(_AUTOGRAD, "Turning autograd off")),
+    # order: the five steps of the loop
+    Code("missing-zero-grad", "order", "Gradients piled up across steps",
+         "Call `optimizer.zero_grad()` once per step, inside the batch loop, before `loss.backward()`.",
+         Section(_LOOP, "Forgetting zero_grad")),
+    Code("zero-grad-after-backward", "order", "Gradients were cleared between backward and step",
+         "Clear gradients before `loss.backward()` (at the top of the loop), never between "
+         "`backward()` and `optimizer.step()`.",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("step-before-backward", "order", "The optimizer stepped before backward",
+         "Call `loss.backward()` first, then `optimizer.step()`.",
+         Section(_LOOP, "Stepping before backward")),
+    Code("missing-backward", "order", "No gradients were computed",
+         "Call `loss.backward()` after computing the loss and before `optimizer.step()`.",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("missing-step", "order", "The optimizer never stepped",
+         "Call `optimizer.step()` (with parentheses) after `loss.backward()`.",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("double-backward", "order", "backward() ran twice on one loss",
+         "Call `loss.backward()` exactly once per loss.",
+         Section(_AUTOGRAD, "Backward twice")),
+    Code("wrong-step-count", "order", "The optimizer stepped the wrong number of times",
+         "Call `optimizer.step()` once per batch, inside the batch loop.",
+         Section(_DATA, "The per-batch loop")),
+    # accumulation: stepping every accum_steps batches on purpose
+    Code("unscaled-accumulation", "accumulation", "Accumulated gradients had the wrong scale",
+         "Divide each batch's loss by `accum_steps` before `backward()`: `(loss / accum_steps).backward()`.",
+         Section(_DATA, "Gradient accumulation on purpose")),
+    Code("wrong-accumulation-cadence", "accumulation", "Steps or clears at the wrong batches",
+         "Step and clear once every `accum_steps` batches: "
+         "`if (i + 1) % accum_steps == 0: optimizer.step(); optimizer.zero_grad()`.",
+         Section(_DATA, "Gradient accumulation on purpose")),
+    Code("missing-final-step", "accumulation", "The last, partial group never stepped",
+         "After the loop (or when `i + 1 == len(loader)`), step once more if gradients are left over.",
+         Section(_DATA, "Gradient accumulation on purpose")),
+    # modes: train() / eval(), no_grad, and keeping validation read-only
+    Code("train-mode-missing", "modes", "Training ran in evaluation mode",
+         "Call `model.train()` (with parentheses) at the start of every training epoch.",
+         Section(_CLASSIFIER, "Training mode and evaluation mode")),
+    Code("eval-mode-missing", "modes", "Validation ran in training mode",
+         "Call `model.eval()` before validating.",
+         Section(_CLASSIFIER, "Training mode and evaluation mode")),
+    Code("grad-enabled-in-eval", "modes", "Validation tracked gradients",
+         "Wrap validation in `with torch.no_grad():`.",
+         Section(_CLASSIFIER, "Validation without gradients")),
+    Code("trains-on-validation", "modes", "The model learned from validation data",
+         "Never call `backward()` or `optimizer.step()` while validating: validation only measures.",
+         Section(_CLASSIFIER, "Validation without gradients")),
+    # logging: .item()
+    Code("loss-tensor-logged", "logging", "Loss tensors were kept instead of numbers",
+         "Log `loss.item()` (a Python float), not `loss` itself.",
+         Section(_LOOP, "Logging the loss with .item()")),
+    # numbers: the right order, the wrong figures
+    Code("wrong-loss-values", "numbers", "The reported losses are not the ones computed",
+         "Report the loss computed on each batch's forward pass, as `loss.item()`, averaged as the "
+         "exercise asks.",
+         Section(_LOOP, "Logging the loss with .item()")),
+    Code("wrong-accuracy", "numbers", "The accuracy is wrong",
+         "Count `(outputs.argmax(dim=1) == targets).sum().item()` over every batch and divide by "
+         "the number of examples.",
+         Section(_CLASSIFIER, "Validation without gradients")),
+]
+
+CODES: dict[str, Code] = {code.code: code for code in _ALL}

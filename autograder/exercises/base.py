@@ -1,0 +1,43 @@
+"""What every exercise spec has: a name, a contract, fixture parameters, a build and a judge.
+
+Public and hidden checks use the same spec with different parameters; a hidden test
+cell may override any of them (`seed=123`), and an unknown name is refused loudly so a
+typo in a test cell never silently checks the wrong thing.
+"""
+import torch
+
+
+class Exercise:
+    name = ""
+    phase = ""  # the phase folder that holds the exercise
+    function_name = ""  # what the notebook calls the function
+    signature = ""
+    concerns: tuple = ()
+    public: dict = {}
+    hidden: dict = {}
+
+    def parameters(self, hidden: bool, overrides: dict) -> dict:
+        params = dict(self.hidden if hidden else self.public)
+        params.setdefault("device", "cpu")
+        unknown = sorted(set(overrides) - set(params))
+        if unknown:
+            raise TypeError(f"{self.name} has no fixture parameter {', '.join(map(repr, unknown))}; "
+                            f"its parameters are: {', '.join(sorted(params))}")
+        params.update(overrides)
+        return params
+
+    def build(self, params: dict):
+        """The Fixture for one run (fresh objects every time: learner code changes them)."""
+        raise NotImplementedError
+
+    def judge(self, trace, result, fixture) -> list:
+        """The diagnoses for a run that returned normally."""
+        raise NotImplementedError
+
+
+def weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().cpu().clone() for p in model.parameters()]
+
+
+def weights_changed(before: list[torch.Tensor], model: torch.nn.Module) -> bool:
+    return any(not torch.equal(b, p.detach().cpu()) for b, p in zip(before, model.parameters()))

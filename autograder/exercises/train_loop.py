@@ -1,0 +1,51 @@
+"""Phase 4, `train(model, loss_fn, optimizer, X, y, epochs) -> list[float]`: full-batch training.
+
+One update per epoch; the returned list holds each epoch's loss, computed on that
+epoch's forward pass, as Python floats. Regression on seeded Gaussian data.
+"""
+from torch import nn
+
+from autograder.exercises.base import Exercise
+from autograder.exercises.fixtures import BatchBook, Fixture, make_model, make_optimizer, regression_data
+from autograder.inspector.kept_graphs import check_kept_graphs
+from autograder.inspector.numbers import batch_losses, check_loss_list
+from autograder.inspector.order import Plan, check_order
+from autograder.inspector.values import read_float_list
+
+
+class TrainLoop(Exercise):
+    name = "train_loop"
+    phase = "04_training_loop"
+    function_name = "train"
+    signature = "train(model, loss_fn, optimizer, X, y, epochs) -> list[float]"
+    concerns = ("order", "logging", "numbers")
+    public = dict(seed=0, samples=32, features=3, hidden=8, epochs=5, optimizer="sgd", lr=0.05,
+                  dropout=0.0, batchnorm=False, training=True)
+    hidden = dict(seed=1234, samples=40, features=5, hidden=12, epochs=7, optimizer="sgd", lr=0.05,
+                  dropout=0.2, batchnorm=True, training=False)
+
+    def build(self, params):
+        x, y = regression_data(params["seed"], params["samples"], params["features"])
+        model = make_model(params["seed"], params["features"], params["hidden"], 1,
+                           dropout=params["dropout"], batchnorm=params["batchnorm"],
+                           training=params["training"]).to(params["device"])
+        optimizer = make_optimizer(params["optimizer"], model, params["lr"])
+        loss_fn = nn.MSELoss()
+        book = BatchBook()
+        book.new_pass("train")
+        x, y = x.to(params["device"]), y.to(params["device"])
+        book.add("train", x, y)
+        return Fixture((model, loss_fn, optimizer, x, y, params["epochs"]), model, loss_fn, optimizer,
+                       book, params)
+
+    def judge(self, trace, result, fixture):
+        epochs = fixture.params["epochs"]
+        values, found = read_float_list(result, "The returned list of losses", epochs, is_loss=True)
+        found += check_order(trace, Plan(steps=epochs, batches=epochs, unit="epoch"))
+        found += check_kept_graphs(trace)
+        if values is not None:
+            losses = batch_losses(trace, "train")
+            trained = [loss for loss in losses if loss.backward_seqs]
+            found += check_loss_list(values, trained if len(trained) == epochs else losses,
+                                     "The returned loss")
+        return found

@@ -1,0 +1,72 @@
+"""Turn what went wrong around the learner's function into diagnoses: errors, time, state.
+
+Two torch errors are really loop bugs and are named as such: "modified by an inplace
+operation" after a step came between a loss and its backward is `step-before-backward`,
+and "backward through the graph a second time" is `double-backward`.
+"""
+import linecache
+import traceback
+
+from autograder.diagnoses import Diagnosis, diagnosis
+from autograder.inspector.sandbox import Outcome
+from autograder.inspector.trace import Trace
+
+
+def _learner_line(error: BaseException, learner_file: str) -> str:
+    """' (line N: `code`)' for the deepest traceback frame in the learner's file."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == learner_file]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+    return f" (line {frame.lineno}: `{code}`)" if code else f" (line {frame.lineno})"
+
+
+def _step_came_between(trace: Trace) -> bool:
+    """Did an optimizer step run after the last loss that could be backpropagated?"""
+    trained = [loss for loss in trace.losses if loss.own_grads is not None]
+    return bool(trained) and any(step.seq > trained[-1].seq for step in trace.steps)
+
+
+def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limit: float) -> list[Diagnosis]:
+    found = []
+    if outcome.timed_out:
+        found.append(diagnosis(
+            "timeout",
+            f"Your function was stopped after {time_limit:g} s; on these small fixtures it should "
+            f"finish in well under a second. It ran {len(trace.forwards)} forward passes and "
+            f"{len(trace.steps)} optimizer steps before it was stopped."))
+    elif outcome.error is not None:
+        found.append(_explain_error(outcome.error, trace, learner_file))
+    if outcome.state_changes:
+        found.append(diagnosis(
+            "global-state-changed",
+            "After your function returned, " + "; ".join(outcome.state_changes)
+            + ". The checker put it back, but in your notebook it would stay changed."))
+    return found
+
+
+def _explain_error(error: BaseException, trace: Trace, learner_file: str) -> Diagnosis:
+    text = str(error)
+    where = _learner_line(error, learner_file)
+    if "modified by an inplace operation" in text and _step_came_between(trace):
+        return diagnosis(
+            "step-before-backward",
+            f"`loss.backward()` crashed with \"one of the variables needed for gradient computation has "
+            f"been modified by an inplace operation\"{where} after {len(trace.steps)} optimizer steps: "
+            f"`optimizer.step()` had already changed the weights this loss was computed from.")
+    if "backward through the graph a second time" in text:
+        return diagnosis(
+            "double-backward",
+            f"`backward()` crashed with \"Trying to backward through the graph a second time\"{where} "
+            f"after {len(trace.backwards)} backward passes: the graph of a loss that had already gone "
+            f"through `backward()` was used again.")
+    if isinstance(error, NotImplementedError):
+        return diagnosis(
+            "raises", f"Your function still raises NotImplementedError{where}.",
+            fix="Replace `raise NotImplementedError()` with your code.")
+    name = type(error).__name__
+    message = text.strip().splitlines()[0] if text.strip() else ""
+    if len(message) > 300:
+        message = message[:300] + "…"
+    return diagnosis("raises", f"Your function raised {name}{where}" + (f": {message}" if message else "."))

@@ -1,0 +1,89 @@
+"""Cut a trace's training part into step groups: the backward passes each step used.
+
+Every check about order and accumulation reads the same picture: between one
+optimizer step and the next, which backward passes ran, and what the step found
+in `.grad`. Backward passes and steps that belong to validation are left out here
+(the modes checks judge those).
+"""
+from dataclasses import dataclass, field
+
+import torch
+
+from autograder.inspector.trace import BackwardPass, Step, Trace
+
+
+@dataclass
+class Group:
+    """The backward passes that ran since the previous step, and the step that ended them."""
+
+    backwards: list = field(default_factory=list)
+    step: Step | None = None  # None for passes left over after the last step
+
+    @property
+    def losses(self) -> list:
+        """The distinct losses this group's backward passes reached, in order."""
+        seen = []
+        for backward in self.backwards:
+            for loss in backward.losses:
+                if all(loss is not s for s in seen):
+                    seen.append(loss)
+        return seen
+
+    @property
+    def size(self) -> int:
+        """How many batches fed this group (distinct losses; a pass with no known loss counts one)."""
+        return len(self.losses) + sum(1 for b in self.backwards if not b.losses)
+
+
+def is_validation(backward: BackwardPass) -> bool:
+    return any(loss.split == "val" for loss in backward.losses)
+
+
+def training_groups(trace: Trace) -> list[Group]:
+    """Groups in order; the last one has step None when backward passes came after the last step."""
+    groups, current, last_was_val = [], Group(), False
+    for event in trace.events:
+        if isinstance(event, BackwardPass):
+            last_was_val = is_validation(event)
+            if not last_was_val:
+                current.backwards.append(event)
+        elif isinstance(event, Step):
+            if last_was_val and not current.backwards:
+                continue  # a step on validation gradients: the modes checks report it
+            current.step = event
+            groups.append(current)
+            current = Group()
+    if current.backwards:
+        groups.append(current)
+    return groups
+
+
+def flat(grads: list, shapes: list) -> torch.Tensor:
+    """One vector from per-parameter gradients, a missing gradient counting as zeros."""
+    parts = [torch.zeros(shape).flatten() if g is None else g.flatten().double()
+             for g, shape in zip(grads, shapes)]
+    return torch.cat(parts).double() if parts else torch.zeros(0, dtype=torch.float64)
+
+
+def expected_gradient(group: Group, shapes: list, divide_by: int) -> torch.Tensor | None:
+    """The sum of the group's losses' own gradients, divided as the exercise asks."""
+    losses = group.losses
+    if not losses or any(loss.own_grads is None for loss in losses) or len(losses) != group.size:
+        return None
+    return sum(flat(loss.own_grads, shapes) for loss in losses) / divide_by
+
+
+def scale(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
+    """(how many times `expected` fits in `actual` along its direction, cosine of the two)."""
+    norm = float(expected.norm())
+    if norm == 0.0:
+        return float("nan"), float("nan")
+    ratio = float(actual @ expected) / norm ** 2
+    cosine = float(actual @ expected) / (norm * max(float(actual.norm()), 1e-30))
+    return ratio, cosine
+
+
+def size_ratio(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """|actual| / |expected|: the figure a learner can picture ("3.0× the batch's own gradient")."""
+    norm = float(expected.norm())
+    return float(actual.norm()) / norm if norm else float("nan")

@@ -1,0 +1,94 @@
+"""Training mode, evaluation mode, and validation that only measures.
+
+Read from the model's forward passes: `model.training` and whether autograd was on
+when each pass began, and which loader's batch went in. `model.train(False)`,
+`model.eval()`, a restored previous mode, `no_grad`, `inference_mode`,
+`set_grad_enabled(False)` and decorators all show up the same way.
+"""
+from autograder.diagnoses import Diagnosis, diagnosis
+from autograder.inspector.groups import is_validation
+from autograder.inspector.trace import BackwardPass, Forward, Step, Trace
+
+
+def _where(forward: Forward, several_epochs: bool) -> str:
+    batch = forward.batch
+    if batch is None:
+        return "an unknown batch"
+    if several_epochs:
+        return f"epoch {batch.epoch + 1}, batch {batch.index + 1}"
+    return f"batch {batch.index + 1}"
+
+
+def _epochs(forwards: list[Forward]) -> bool:
+    """Did the run make more than one pass over this data?"""
+    return len({f.batch.epoch for f in forwards}) > 1
+
+
+def training_forwards(trace: Trace) -> list[Forward]:
+    """Passes on training data with autograd on (measurement passes under no_grad do not count)."""
+    return [f for f in trace.forwards if f.grad_enabled and f.batch is not None and f.batch.split == "train"]
+
+
+def validation_forwards(trace: Trace) -> list[Forward]:
+    return [f for f in trace.forwards if f.batch is not None and f.batch.split == "val"]
+
+
+def check_train_mode(trace: Trace) -> list[Diagnosis]:
+    forwards = training_forwards(trace)
+    wrong = [f for f in forwards if not f.training]
+    if not wrong:
+        return []
+    several = _epochs(forwards)
+    epochs = sorted({f.batch.epoch + 1 for f in wrong})
+    which = f"; epochs {', '.join(map(str, epochs))}" if several else ""
+    return [diagnosis(
+        "train-mode-missing",
+        f"{len(wrong)} of {len(forwards)} training forward passes ran with the model in evaluation mode "
+        f"(the first at {_where(wrong[0], several)}{which}): dropout and batch-norm behaved as in "
+        f"validation while the model learned.")]
+
+
+def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagnosis]:
+    """Eval mode, no gradient tracking, and nothing learned from the validation data."""
+    forwards = validation_forwards(trace)
+    several = _epochs(forwards)
+    found = []
+    in_train = [f for f in forwards if f.training]
+    if in_train:
+        found.append(diagnosis(
+            "eval-mode-missing",
+            f"{len(in_train)} of {len(forwards)} validation forward passes ran with the model in training "
+            f"mode (the first at {_where(in_train[0], several)}): dropout dropped units and batch-norm used and "
+            f"updated batch statistics while measuring."))
+    tracked = [f for f in forwards if f.grad_enabled]
+    if tracked:
+        found.append(diagnosis(
+            "grad-enabled-in-eval",
+            f"{len(tracked)} of {len(forwards)} validation forward passes ran with gradient tracking on "
+            f"(the first at {_where(tracked[0], several)}): autograd built a graph for every batch that nobody "
+            f"needed."))
+    backwards = [b for b in trace.backwards if is_validation(b)]
+    val_steps = _steps_after_validation_backward(trace)
+    if backwards or val_steps or weights_changed:
+        what = []
+        if backwards:
+            what.append(f"{len(backwards)} backward passes went through validation losses")
+        if val_steps:
+            what.append(f"the optimizer stepped {val_steps} times on those gradients")
+        if weights_changed and not val_steps:
+            what.append("the weights changed during validation")
+        found.append(diagnosis(
+            "trains-on-validation",
+            f"During validation {' and '.join(what)}: the model learned from the data that is meant "
+            f"to measure it."))
+    return found
+
+
+def _steps_after_validation_backward(trace: Trace) -> int:
+    count, last_backward_val = 0, False
+    for event in trace.events:
+        if isinstance(event, BackwardPass):
+            last_backward_val = is_validation(event)
+        elif isinstance(event, Step) and last_backward_val:
+            count += 1
+    return count

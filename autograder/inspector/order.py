@@ -1,0 +1,147 @@
+"""The five steps of the loop: did clear → forward → loss → backward → step happen in order?
+
+Judged by effects, not by which calls were written: what each backward pass found in
+`.grad` when it began, what each optimizer step found there, and which loss each
+backward pass belonged to. So `optimizer.zero_grad()`, `model.zero_grad()` and
+`p.grad = None` are all the same clear, and a clear written without parentheses is
+simply a clear that never happened.
+"""
+import math
+from dataclasses import dataclass
+
+from autograder.diagnoses import Diagnosis, diagnosis
+from autograder.inspector.groups import expected_gradient, flat, size_ratio, training_groups
+from autograder.inspector.trace import Trace
+
+
+@dataclass
+class Plan:
+    """What a correct function does with the fixture."""
+
+    steps: int  # optimizer steps a correct function takes
+    batches: int  # training batches it backpropagates
+    accum_steps: int = 1
+    unit: str = "batch"  # one step per "batch" or per "epoch" (full-batch train_loop)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def late_backwards(trace: Trace) -> list:
+    """First backward passes of losses that an optimizer step came between (forward → step → backward)."""
+    late = []
+    for group in training_groups(trace):
+        for backward in group.backwards:
+            for loss in backward.losses:
+                if loss.backward_seqs[0] != backward.seq:
+                    continue
+                start = loss.forward.seq if loss.forward is not None else loss.seq  # the graph began there
+                if any(start < step.seq < backward.seq for step in trace.steps):
+                    late.append(backward)
+                    break
+    return late
+
+
+def check_order(trace: Trace, plan: Plan) -> list[Diagnosis]:
+    groups = training_groups(trace)
+    stepped = [g for g in groups if g.step is not None]
+    backwards = [b for g in groups for b in g.backwards]
+    found = []
+    if not backwards:
+        forwards = sum(1 for f in trace.forwards if f.grad_enabled and (f.batch is None or f.batch.split != "val"))
+        steps = f", so all {len(trace.steps)} optimizer steps found `.grad` empty" if trace.steps else ""
+        found.append(diagnosis(
+            "missing-backward",
+            f"The model ran {forwards} training forward passes, but no backward pass ever reached "
+            f"its parameters{steps}: no gradients were computed and the weights never changed."))
+    if not stepped:
+        found.append(diagnosis(
+            "missing-step",
+            f"`optimizer.step()` never ran: {len(backwards)} backward passes filled `.grad`, but the "
+            f"weights never changed. (`optimizer.step` without parentheses does nothing.)"))
+    if found:
+        return found
+
+    found += _double_backward(groups)
+    late = late_backwards(trace)
+    if late:
+        found.append(_step_before_backward(trace, late))
+    found += _cleared_before_step(groups, late)
+    found += _stale(trace, groups, plan)
+    if plan.accum_steps == 1 and len(stepped) != plan.steps:
+        epochs = plan.unit == "epoch"
+        what = f"{plan.steps} epochs" if epochs else f"{plan.batches} training batches"
+        found.append(diagnosis(
+            "wrong-step-count",
+            f"The optimizer stepped {_times(len(stepped))} for {what}; it should step once per "
+            f"{'epoch' if epochs else 'batch'} ({plan.steps} steps).",
+            fix="Call `optimizer.step()` once per epoch, after `loss.backward()`." if epochs else None))
+    return found
+
+
+def _double_backward(groups) -> list[Diagnosis]:
+    twice = {}
+    for group in groups:
+        for backward in group.backwards:
+            for loss in backward.losses:
+                if len(loss.backward_seqs) > 1:
+                    twice[id(loss)] = loss
+    if not twice:
+        return []
+    worst = max(len(loss.backward_seqs) for loss in twice.values())
+    return [diagnosis(
+        "double-backward",
+        f"{len(twice)} loss{'es' if len(twice) > 1 else ''} went through `backward()` more than once "
+        f"(up to {worst} times each): every extra backward adds the same gradient to `.grad` again, "
+        f"so the step moves the weights {worst}× too far.")]
+
+
+def _step_before_backward(trace: Trace, late: list) -> Diagnosis:
+    first = late[0]
+    start = first.loss.forward.seq if first.loss.forward is not None else first.loss.seq
+    step_number = next(i for i, s in enumerate(trace.steps, 1) if s.seq > start)
+    found = "empty" if trace.steps[step_number - 1].empty else "the previous batch's gradients"
+    return diagnosis(
+        "step-before-backward",
+        f"In {len(late)} of the loop's iterations `optimizer.step()` ran after the forward pass "
+        f"but before `loss.backward()`: at step {step_number} the optimizer found `.grad` {found}, "
+        f"so each update used stale or no gradients.")
+
+
+def _cleared_before_step(groups, late) -> list[Diagnosis]:
+    on_time = [g for g in groups if g.step is not None and g.step.empty
+               and any(all(b is not x for x in late) for b in g.backwards)]
+    if not on_time:
+        return []
+    stepped = sum(1 for g in groups if g.step is not None)
+    return [diagnosis(
+        "zero-grad-after-backward",
+        f"At {len(on_time)} of {stepped} steps the optimizer found `.grad` empty although "
+        f"`loss.backward()` had just run: the gradients were cleared between `backward()` and "
+        f"`step()`, so the weights never moved.")]
+
+
+def _stale(trace: Trace, groups, plan: Plan) -> list[Diagnosis]:
+    """A group's first backward pass began with gradients an earlier step had already used."""
+    stale_groups = [g for i, g in enumerate(groups)
+                    if i > 0 and g.backwards and g.backwards[0].stale]
+    if not stale_groups:
+        return []
+    worst, where = None, None
+    for group in stale_groups:
+        if group.step is None:
+            continue
+        expected = expected_gradient(group, trace.param_shapes, plan.accum_steps)
+        if expected is None:
+            continue
+        ratio = size_ratio(flat(group.step.grads, trace.param_shapes), expected)
+        if worst is None or ratio > worst:
+            worst, where = ratio, 1 + [g.step for g in groups if g.step is not None].index(group.step)
+    stepped = sum(1 for g in groups if g.step is not None)
+    figure = (f" At step {where} the gradient was {worst:.1f}× that step's own gradient."
+              if worst is not None and not math.isnan(worst) else "")
+    return [diagnosis(
+        "missing-zero-grad",
+        f"At {len(stale_groups)} of {stepped} steps, `backward()` began while `.grad` still held "
+        f"gradients an earlier step had already used, so they piled up.{figure}")]

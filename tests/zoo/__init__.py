@@ -1,0 +1,36 @@
+"""The bug zoo: learner-like functions, each filed under the exact diagnosis codes it must get.
+
+Every bug class has at least two differently written buggy functions, and every
+correct shape from DESIGN.md is here with an empty code set. `tests/test_inspector_zoo.py`
+runs each one on public and hidden fixtures; `benchmarks/inspector_zoo.py` counts
+detections, false positives and seconds per check.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    exercise: str
+    function: object
+    codes: frozenset  # exactly the codes the inspector must report (empty: correct code)
+    options: tuple = ()  # extra keyword arguments for inspect(), e.g. (("time_limit", 0.5),)
+
+    @property
+    def name(self) -> str:
+        return f"{self.exercise}:{self.function.__name__}"
+
+
+CASES: list[Case] = []
+
+
+def case(exercise: str, *codes: str, **options):
+    """Decorator: file the function under `exercise` with exactly `codes`."""
+    def register(function):
+        CASES.append(Case(exercise, function, frozenset(codes), tuple(sorted(options.items()))))
+        return function
+    return register
+
+
+def all_cases() -> list[Case]:
+    from . import accumulate, evaluate, fit, runs, train_epoch, train_loop  # noqa: F401
+    return list(CASES)
