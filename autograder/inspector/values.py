@@ -60,7 +60,9 @@ def read_float_list(value, name: str, length: int, is_loss: bool, unit: str = "e
                                 f"{name} should be a list of {length} floats (one per {unit}), "
                                 f"but it is {describe(value)}.")]
     if len(value) != length:
-        return None, [diagnosis("wrong-return-type",
+        # The right kind of value with the wrong count is a numbers bug, not a broken
+        # function: it must not cost the marks for order, modes and logging too.
+        return None, [diagnosis("wrong-loss-values" if is_loss else "wrong-accuracy",
                                 f"{name} has {len(value)} entries, but there were {length} {unit}s: "
                                 f"it should hold one float per {unit}.")]
     numbers_ = [as_float(v) for v in value]

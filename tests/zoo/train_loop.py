@@ -410,3 +410,16 @@ def returns_last_loss_only(model, loss_fn, optimizer, X, y, epochs):
         loss.backward()
         optimizer.step()
     return loss.item()
+
+
+# -- one epoch short: a numbers bug and a step count, not a broken function --------------
+@case(E, "wrong-step-count", "wrong-loss-values")
+def one_epoch_short(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs - 1):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
