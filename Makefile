@@ -4,10 +4,10 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
-BIN    := $(VENV)/bin
+BIN    := $(abspath $(VENV)/bin)
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
-export PATH := $(abspath $(BIN)):$(PATH)
+export PATH := $(BIN):$(PATH)
 
 .PHONY: lab test env clean-env
 

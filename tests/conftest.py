@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = str(Path(sys.executable).absolute().parent)
+
+# Kernels are started from sys.executable, some of them inside a notebook's own folder
+# (nbgrader's Validator changes directory first): a relative path would not be found.
+sys.executable = os.path.abspath(sys.executable)
+BIN = str(Path(sys.executable).parent)
 
 # nbgrader's commands call `alembic` and `jupyter` from PATH; the kernels that
 # nbclient starts must be this interpreter's.
