@@ -1,1 +1,19 @@
-"""(being written)"""
+"""Instructor grading: a whole class graded in parallel and in isolation, on top of nbgrader.
+
+`python -m autograder grade ASSIGNMENT --jobs N` (see cli.py) is a pipeline of
+small steps, each in its own file:
+
+    collect.py    find submitted/<student>/<assignment>/
+    prepare.py    parent only: record the submission, read the notebook (renamed or
+                  corrupt ones included), run nbgrader's sanitizing steps, which put
+                  every test cell back from the gradebook
+    pool.py       N warm workers (worker.py) run the jobs in parallel; each submission
+                  runs in a fork walled in by sandbox.py and executed by executor.py,
+                  checked for tampering by integrity.py
+    pipeline.py   the order of the steps; a run that died is resumed after its crash
+    score.py      parent only: nbgrader's own autograde steps score the outputs into
+                  the gradebook, then every test cell gets a reason (outcome.py)
+    summary.py    the table printed at the end
+
+Feedback pages and the class report are in autograder.report.
+"""

@@ -1,0 +1,82 @@
+"""The course as nbgrader sees it: folders, gradebook, limits, read from nbgrader's config.
+
+Why read nbgrader's own config: `python -m autograder grade` must grade exactly the
+course that `nbgrader autograde` grades from the same folder, with the same
+gradebook, the same cell timeout and the same IgnorePattern for warnings.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+DEFAULT_CELL_SECONDS = 30  # nbgrader's own default for Execute.timeout
+
+
+@dataclass
+class Limits:
+    """What one submission may use. Memory is on top of the warm worker's own
+    footprint (torch already imported)."""
+    cell_seconds: float = DEFAULT_CELL_SECONDS
+    notebook_seconds: float = 600.0
+    memory_bytes: int = 2 * 1024 ** 3
+    tmp_bytes: int = 256 * 1024 ** 2
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Course:
+    root: Path
+    config: Config
+    coursedir: CourseDirectory
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def load(cls, root: str | os.PathLike = ".") -> "Course":
+        root = Path(root).resolve()
+        config = Config()
+        if (root / "nbgrader_config.py").exists():
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        coursedir = CourseDirectory(config=config, root=str(root))
+        limits = Limits()
+        timeout = config.get("Execute", {}).get("timeout")
+        if isinstance(timeout, (int, float)) and timeout > 0:
+            limits.cell_seconds = float(timeout)
+        return cls(root=root, config=config, coursedir=coursedir, limits=limits)
+
+    @property
+    def db_url(self) -> str:
+        """nbgrader resolves a relative sqlite path against the current folder; we
+        resolve it against the course root, so grading works from anywhere."""
+        url = self.coursedir.db_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
+            return prefix + str(self.root / url[len(prefix):])
+        return url
+
+    def folder(self, kind: str, student: str, assignment: str) -> Path:
+        """`kind` is one of nbgrader's folder names: submitted, autograded, feedback, source."""
+        name = getattr(self.coursedir, f"{kind}_directory")
+        student = "." if kind == "source" else student
+        return Path(self.coursedir.format_path(name, student, assignment))
+
+    def report_folder(self, assignment: str) -> Path:
+        return self.root / "reports" / assignment
+
+    def secret_paths(self) -> list[str]:
+        """Everything a submission must not see: the whole course folder (gradebook,
+        source notebooks, .git, other students' work) and the exchange, plus any
+        nbgrader folder or database configured outside the course folder."""
+        paths = [str(self.root)]
+        for name in ("submitted", "autograded", "feedback", "source", "release"):
+            paths.append(os.path.abspath(os.path.join(self.root, getattr(self.coursedir, f"{name}_directory"))))
+        if self.db_url.startswith("sqlite:///"):
+            paths.append(self.db_url[len("sqlite:///"):])
+        exchange = self.config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange")
+        paths.append(str(exchange))
+        inside = lambda p: p == str(self.root) or p.startswith(str(self.root) + os.sep)  # noqa: E731
+        return [paths[0]] + sorted({p for p in paths[1:] if not inside(p) and os.path.exists(p)})

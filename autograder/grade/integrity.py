@@ -1,0 +1,236 @@
+"""Tamper detection: did learner code replace the grader's or torch's functions?
+
+A learner cell can write `autograder.assert_passes = lambda *a, **k: None`, or
+`torch.Tensor.backward = ...`, or rebind the notebook's own `assert_passes` name,
+and every test cell after it would pass. We cannot stop Python code from doing
+that, but we can notice it: the warm worker takes a `Snapshot` *before any learner
+code exists* (the objects themselves are kept, so `is` comparisons are exact),
+and the executor compares against it after every cell. Any difference is
+tampering; the grader scores the affected test cells 0 and names what changed.
+
+Watched: every attribute of the grader's and the course's modules, of the torch
+namespaces a training loop touches (`torch`, `torch.Tensor`, `torch.nn.Module`,
+optimizers, autograd, functional), of IPython's shell that runs the cells, and
+of `builtins`; the code, defaults and globals of every watched function; the
+trace and profile hooks; `sys.modules` entries. Names the learner *adds* are
+fine (a new helper on `torch.Tensor` fakes nothing); replacing is not.
+
+Limits, said plainly: code running in the same process can, with enough effort
+(ctypes, frame walking), forge anything in that process. This defends against
+monkeypatching, the way a learner would actually fake a pass.
+"""
+import builtins
+import sys
+import types
+
+WATCHED_PREFIXES = ("autograder", "course_helpers", "IPython.core")
+WATCHED_TORCH = ("torch", "torch.nn.modules.module", "torch.optim.optimizer", "torch.autograd",
+                 "torch.autograd.grad_mode", "torch.nn.functional", "torch.nn.utils.clip_grad",
+                 "torch.optim.sgd", "torch.optim.adam", "torch.optim.adamw", "torch.utils.data.dataloader",
+                 "torch.overrides", "torch._tensor")
+FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__", "__globals__")
+
+
+class Snapshot:
+    """Every watched (owner, name) -> the object that was there. Only code-like
+    values are watched (modules, classes, functions, descriptors): plain data such
+    as counters and caches change legitimately while a notebook runs."""
+
+    def __init__(self):
+        self.entries: list[tuple[object, str, str, object]] = []  # owner, place, name, value
+        self.modules: dict[str, types.ModuleType] = {}
+        self.instances: list[tuple[object, str, dict]] = []
+        self.hook_lists, self.hooks = None, {}
+        self.trace = (sys.gettrace(), sys.getprofile())
+        for name, module in list(sys.modules.items()):
+            if isinstance(module, types.ModuleType) and _is_watched(name):
+                self.modules[name] = module
+                self._record_namespace(module, name)
+        self._record_namespace(builtins, "builtins")
+        for cls in [_get("torch", "Tensor"), _get("torch.nn", "Module"), _get("torch.optim", "Optimizer")]:
+            if cls is not None:
+                for sub in [cls, *_subclasses(cls)]:
+                    self._record_class(sub, f"{sub.__module__}.{sub.__qualname__}")
+
+    def _record_namespace(self, module, place: str) -> None:
+        for name, value in list(vars(module).items()):
+            if _is_code_like(value):
+                self.entries.append((module, place, name, value))
+                if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__:
+                    self._record_class(value, f"{place}.{name}")
+                self._record_function(value, f"{place}.{name}")
+
+    def _record_class(self, cls: type, place: str) -> None:
+        for name, value in list(vars(cls).items()):
+            if _is_code_like(value) or isinstance(value, (classmethod, staticmethod, property)):
+                self.entries.append((cls, place, name, value))
+                self._record_function(value, f"{place}.{name}")
+
+    def _record_function(self, value, place: str) -> None:
+        function = getattr(value, "__func__", value)
+        if isinstance(function, types.FunctionType):
+            for part in FUNCTION_PARTS:
+                self.entries.append((function, place, part, getattr(function, part)))
+
+    def watch_instance(self, obj, place: str) -> None:
+        """Also watch one object's own attributes (the shell running the cells):
+        a method assigned onto the instance shadows its class's method."""
+        self.instances.append((obj, place, dict(vars(obj))))
+
+    def watch_shell_hooks(self, shell) -> None:
+        """IPython lets code hook into how later cells run: event callbacks (run after
+        a cell, they could erase its error), AST and input transformers (they could
+        rewrite a test cell), custom exception handlers. None may be added."""
+        self.hook_lists = lambda: {
+            **{f"event '{name}' callbacks": list(callbacks) for name, callbacks in shell.events.callbacks.items()},
+            "AST transformers": list(shell.ast_transformers),
+            "input transformers": list(shell.input_transformers_post) + list(shell.input_transformers_cleanup),
+            "custom exception handlers": list(shell.custom_exceptions)}
+        self.hooks = self.hook_lists()
+
+    def changes(self, limit: int = 5) -> list[str]:
+        """Plain-words list of what differs now, empty when nothing was replaced."""
+        found = []
+        if self.hook_lists is not None:
+            now = self.hook_lists()
+            found += [f"IPython {name} were changed (get_ipython() hooks)" for name, items in now.items()
+                      if items != self.hooks.get(name, [])]
+        for obj, place, before in self.instances:
+            for name, value in list(vars(obj).items()):
+                if callable(value) and before.get(name, _MISSING) is not value and hasattr(type(obj), name):
+                    found.append(f"`{place}.{name}` was replaced")
+        if (sys.gettrace(), sys.getprofile()) != self.trace:
+            found.append("a trace or profile hook was installed (sys.settrace / sys.setprofile)")
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                found.append(f"module `{name}` was replaced in sys.modules")
+        for owner, place, name, value in self.entries:
+            if len(found) >= limit:
+                break
+            if name in FUNCTION_PARTS:
+                now = getattr(owner, name, _MISSING)
+            else:
+                now = vars(owner).get(name, _MISSING)
+            if now is not value and not _is_torch_step_wrapper(now, value):
+                what = "was deleted" if now is _MISSING else "was replaced"
+                found.append(f"`{place}` had its {name} changed" if name in FUNCTION_PARTS
+                             else f"`{place}.{name}` {what}")
+        return found
+
+
+_MISSING = object()
+
+
+def _is_torch_step_wrapper(now, original) -> bool:
+    """torch wraps `SomeOptimizer.step` in a profiling wrapper the first time such an
+    optimizer is built: a legitimate replacement, recognised by the wrapper's code
+    object and the original function held in its closure."""
+    optimizer = _get("torch.optim", "Optimizer")
+    code = getattr(now, "__code__", None)
+    if optimizer is None or code is None or "func" not in code.co_freevars:
+        return False
+    if code is not _step_wrapper_code(optimizer):
+        return False
+    return now.__closure__[code.co_freevars.index("func")].cell_contents is original
+
+
+def _step_wrapper_code(optimizer):
+    global _STEP_WRAPPER_CODE
+    if _STEP_WRAPPER_CODE is None:
+        _STEP_WRAPPER_CODE = optimizer.profile_hook_step(lambda *args: None).__code__
+    return _STEP_WRAPPER_CODE
+
+
+_STEP_WRAPPER_CODE = None
+
+
+def _is_code_like(value) -> bool:
+    return isinstance(value, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
+                              types.MethodType, types.MethodDescriptorType, types.WrapperDescriptorType,
+                              types.GetSetDescriptorType, types.MemberDescriptorType))
+
+
+def _is_watched(name: str) -> bool:
+    return name.startswith(WATCHED_PREFIXES) or name in WATCHED_TORCH
+
+
+def _get(module_name: str, attr: str):
+    module = sys.modules.get(module_name)
+    return getattr(module, attr, None) if module is not None else None
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, todo = [], list(cls.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        if sub.__module__.startswith("torch"):
+            found.append(sub)
+            todo.extend(sub.__subclasses__())
+    return found
+
+
+def watched_bindings(namespace: dict) -> dict[str, object]:
+    """Names in the notebook's namespace bound to grader or torch modules, functions
+    or classes (e.g. `assert_passes` after `from autograder import assert_passes`).
+    Taken after each instructor cell; a learner cell rebinding one is tampering."""
+    found = {}
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.ModuleType):
+            origin = value.__name__
+        elif isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+            origin = getattr(value, "__module__", None) or ""
+        else:
+            continue
+        if origin.startswith(("autograder", "torch", "course_helpers")):
+            found[name] = value
+    return found
+
+
+def rebound(namespace: dict, bindings: dict[str, object]) -> list[str]:
+    return [f"the notebook name `{name}` was rebound away from `{_describe(value)}`"
+            for name, value in bindings.items() if namespace.get(name, _MISSING) is not value]
+
+
+def _describe(value) -> str:
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+
+
+class GraderState:
+    """The grader's own module-level data (caches, registries) as the last instructor
+    cell left it, put back before the next instructor cell runs.
+
+    Replacing functions is caught by `Snapshot`; this covers the other way to fake a
+    pass: writing a forged entry into the grader's data, such as a passing Report in
+    the inspector's cache. Learner cells may legitimately fill that cache (a
+    self-check does), so instead of flagging changes we undo them: whatever a learner
+    cell did to the grader's data never reaches a test cell. Objects *inside* the
+    containers are not copied; the inspector keeps its reports immutable for that.
+    """
+
+    def __init__(self):
+        self.saved: list[tuple[object, str, object, object]] = []  # module, name, container, copy
+
+    def capture(self) -> None:
+        self.saved = []
+        for name, module in list(sys.modules.items()):
+            if not (isinstance(module, types.ModuleType) and name.startswith("autograder")):
+                continue
+            for attr, value in list(vars(module).items()):
+                if type(value) in (dict, list, set) or _is_ordered_dict(value):
+                    self.saved.append((module, attr, value, value.copy()))
+
+    def restore(self) -> None:
+        for module, attr, container, copy in self.saved:
+            setattr(module, attr, container)
+            if isinstance(container, list):
+                container[:] = copy
+            else:
+                container.clear()
+                container.update(copy)
+
+
+def _is_ordered_dict(value) -> bool:
+    from collections import OrderedDict
+    return type(value) is OrderedDict

@@ -1,0 +1,227 @@
+"""Step 4 (parent process only): score a run with nbgrader's own logic, record it, explain it.
+
+Why nbgrader's own preprocessors: the scores must equal `nbgrader autograde`'s. So
+the outputs the worker recorded are put back into the sanitized notebook and the
+same autograde steps run on it (IgnorePattern, ClearMetadata, LimitOutput,
+SaveAutoGrades, AssignLatePenalties, CheckCellMetadata), writing the gradebook
+from this process only. Before that, what the worker could not record itself
+becomes an `error` output, so nbgrader scores it 0:
+
+- the cell in which the process died or was killed (the run was then resumed
+  after it, see pipeline.resume_job), and any cell no run reached;
+- every test cell at or after the cell where tampering was detected.
+
+Then each test cell gets a reason in plain words, written to the gradebook as the
+exercise's comment and kept in `<notebook>.grading.json` for feedback and the class report.
+"""
+import json
+import shutil
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+from autograder.report import diagnoses
+from autograder.grade.course import Course
+from autograder.grade.outcome import CellOutcome, SubmissionOutcome
+from autograder.grade.prepare import AssignmentInfo, Prepared
+
+AUTOGRADE_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                   AssignLatePenalties, CheckCellMetadata]
+MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory", "DefaultCPUAllocator")
+
+
+def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | None) -> SubmissionOutcome:
+    """Record one notebook's grades; `result` is the worker's answer (None when nothing ran)."""
+    outcome = SubmissionOutcome(item.submission.student, item.submission.assignment, item.notebook,
+                                notes=list(item.notes), walls=(result or {}).get("walls") or "",
+                                seconds=(result or {}).get("seconds", 0.0))
+    notebook = info.notebooks[item.notebook]
+    if item.nb is None:
+        _zero_everything(course, item)
+        reason = item.failure or "nothing could be run"
+        outcome.notes.append(reason[0].upper() + reason[1:] + ".")
+        for grade_id, cell in notebook.grade_cells.items():
+            outcome.cells.append(CellOutcome(grade_id, cell.exercise, 0.0, cell.max_points,
+                                             reason, cell.hidden, message=reason))
+    else:
+        nb = _with_outputs(item.nb, result)
+        nb, _ = _run_autograde_steps(course, nb, item.resources)
+        _write_autograded(course, item, nb)
+        points = _points_from_gradebook(course, item)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if not utils.is_grade(cell) or grade_id not in notebook.grade_cells:
+                continue
+            info_cell = notebook.grade_cells[grade_id]
+            got = points.get(grade_id)
+            outcome.cells.append(explain(cell, info_cell, got, info.hidden_lines, item.cell_notes.get(grade_id)))
+    _record_comments(course, item, outcome)
+    _save(course, item, outcome)
+    return outcome
+
+
+def _with_outputs(sanitized, result: dict | None):
+    """The notebook with the worker's outputs in place and failures made explicit."""
+    nb = nbformat.from_dict(json.loads(json.dumps(sanitized)))  # a copy: the input stays clean
+    result = result or {"cells": {}, "stopped": {"cell": None, "reason": "the notebook was not run"}}
+    ran, stopped = result.get("cells", {}), result.get("stopped")
+    crashes = {crash["cell"]: crash["reason"] for crash in result.get("crashes", [])}
+    if stopped and stopped.get("cell") is not None:
+        crashes[stopped["cell"]] = stopped["reason"]
+    tampered_at, tampering = None, []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        record = ran.get(str(index))
+        if record is not None:
+            cell.outputs = [nbformat.from_dict(output) for output in record["outputs"]]
+            cell.execution_count = record.get("count")
+            if record.get("tampering") and tampered_at is None:
+                tampered_at, tampering = index, record["tampering"]
+        elif index in crashes:
+            cell.outputs = [_error("GradingStopped", crashes[index])]
+        else:
+            why = stopped["reason"] if stopped else "the notebook stopped before this cell"
+            if tampered_at is not None:
+                why = "tampering was detected earlier in the notebook"
+            cell.outputs = [_error("NotRun", f"not run: {why}")]
+        if tampered_at is not None and utils.is_grade(cell):
+            cell.outputs.append(_error("TamperingDetected", "tampering detected: " + "; ".join(tampering)))
+    return nb
+
+
+def _error(ename: str, evalue: str):
+    return nbformat.from_dict({"output_type": "error", "ename": ename, "evalue": evalue,
+                               "traceback": [f"{ename}: {evalue}"]})
+
+
+def _run_autograde_steps(course: Course, nb, resources: dict):
+    for step in AUTOGRADE_STEPS:
+        nb, resources = step(config=course.config)(nb, resources)
+    return nb, resources
+
+
+def _points_from_gradebook(course: Course, item: Prepared) -> dict[str, float | None]:
+    """Read back what nbgrader recorded, so the summary shows the gradebook's numbers."""
+    sub = item.submission
+    with Gradebook(course.db_url, course.coursedir.course_id) as gb:
+        notebook = gb.find_submission_notebook(item.notebook, sub.assignment, sub.student)
+        return {grade.name: grade.score for grade in notebook.grades}
+
+
+def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None) -> CellOutcome:
+    """The reason for one test cell's score, and what the learner may read about it."""
+    hidden = info_cell.hidden
+    max_points = info_cell.max_points
+    points = 0.0 if points is None else float(points)
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+    found: list[dict] = []
+    tamper = next((o for o in errors if o.ename == "TamperingDetected"), None)
+    if tamper is not None:
+        reason = message = tamper.evalue
+    elif errors:
+        reason, message, found = _explain_error(errors[0], hidden, hidden_lines)
+    elif stderr:
+        reason = "the test cell wrote to stderr (nbgrader scores that 0)"
+        message = reason if hidden else f"{reason}: {stderr[0].text.strip()[:300]}"
+    elif points < max_points:
+        reason = message = f"partial credit: {points:g} of {max_points:g}"
+    else:
+        reason, message = "passed", "passed"
+    if note:
+        reason, message = f"{reason} ({note})", f"{message} ({note})"
+    return CellOutcome(info_cell.grade_id, info_cell.exercise, points, max_points, reason, hidden,
+                       diagnoses=found, message=_safe(message, hidden_lines))
+
+
+WITHHELD = "(this message quoted hidden test code, so it is not shown)"
+
+
+def _safe(text: str, hidden_lines: set[str]) -> str:
+    """Text a student may read: any text quoting a hidden test line is withheld whole
+    (learner code can put the calling test's source into its own error message)."""
+    if diagnoses.looks_hidden(text, hidden_lines) or "### BEGIN HIDDEN TESTS" in text:
+        return WITHHELD
+    return text
+
+
+def _explain_error(error, hidden: bool, hidden_lines: set[str]) -> tuple[str, str, list[dict]]:
+    ename, evalue = error.ename, str(error.evalue)
+    if ename in ("GradingStopped", "NotRun"):
+        return evalue, evalue, []
+    if ename == "CellTimeoutError":
+        return evalue, evalue, []
+    if ename == "MemoryError" or any(word in evalue for word in MEMORY_WORDS):
+        return "memory limit exceeded", "memory limit exceeded: the code used more memory than allowed", []
+    if ename == "NotImplementedError":
+        text = "not attempted yet: the exercise still raises NotImplementedError"
+        return text, text, []
+    if ename == "AssertionError":
+        found = [{"code": d["code"], "text": _safe(d["text"], hidden_lines)} for d in diagnoses.parse(evalue)]
+        if found:
+            codes = ", ".join(f"[{d['code']}]" for d in found)
+            return f"failed: {codes}", "\n\n".join(f"[{d['code']}] {d['text']}" for d in found), found
+        if hidden:
+            return "a hidden check failed", "a hidden check failed", []
+        first = evalue.strip().splitlines()[0] if evalue.strip() else "an assertion failed"
+        return f"failed: {first}", f"failed: {first}", []
+    if hidden:
+        return f"error in a hidden check: {ename}", f"a hidden check stopped with {ename}", []
+    first = evalue.strip().splitlines()[0][:300] if evalue.strip() else ""
+    text = f"error: {ename}: {first}" if first else f"error: {ename}"
+    return text, text, []
+
+
+def _zero_everything(course: Course, item: Prepared) -> None:
+    """No notebook to run: every test cell gets 0 (as nbgrader does for a missing notebook)."""
+    sub = item.submission
+    with Gradebook(course.db_url, course.coursedir.course_id) as gb:
+        notebook = gb.find_submission_notebook(item.notebook, sub.assignment, sub.student)
+        for grade in notebook.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _write_autograded(course: Course, item: Prepared, nb) -> None:
+    """autograded/<student>/<assignment>/ as nbgrader leaves it: the graded notebook,
+    the working files and the timestamp (the pipeline emptied it first)."""
+    sub = item.submission
+    folder = course.folder("autograded", sub.student, sub.assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in item.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    stamp = sub.folder / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copy(stamp, folder / "timestamp.txt")
+    nbformat.write(nb, str(folder / f"{item.notebook}.ipynb"))
+
+
+def _record_comments(course: Course, item: Prepared, outcome: SubmissionOutcome) -> None:
+    """The reasons go into the gradebook as the auto comment of each exercise's
+    solution cell (nbgrader keeps comments on solution cells, not test cells)."""
+    sub = item.submission
+    lines = [f"{cell.grade_id}: {cell.points:g}/{cell.max_points:g}, {cell.reason}" for cell in outcome.cells]
+    lines = outcome.notes + lines
+    with Gradebook(course.db_url, course.coursedir.course_id) as gb:
+        try:
+            notebook = gb.find_submission_notebook(item.notebook, sub.assignment, sub.student)
+        except MissingEntry:
+            return
+        for comment in notebook.comments:
+            kept = [] if comment.auto_comment is None else [
+                line for line in comment.auto_comment.splitlines() if line == "No response."]
+            comment.auto_comment = "\n".join(kept + ["Autograder:"] + lines)
+        gb.db.commit()
+
+
+def _save(course: Course, item: Prepared, outcome: SubmissionOutcome) -> None:
+    folder = course.folder("autograded", item.submission.student, item.submission.assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{item.notebook}.grading.json").write_text(json.dumps(outcome.to_dict(), indent=1))

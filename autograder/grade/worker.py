@@ -1,0 +1,239 @@
+"""A warm grading worker: `python -m autograder.grade.worker`, driven by pool.py.
+
+Why a long-lived worker that forks: nbgrader pays, per submission, a kernel start
+and `import torch` (2-3 s on a 2-core machine). This process pays them once. For
+each submission it forks a child, which inherits torch, the IPython shell and the
+integrity snapshot already in memory, walls itself in (sandbox.py) and runs the
+cells (executor.py). The worker itself never runs learner code and never reads
+the course: the parent sends it only the notebook cells and files to run.
+
+Protocol, JSON lines: stdin gets one set-up line {"cover", "keep"} then one job per
+line; stdout answers "ready" once warm, then one result per job. The worker
+supervises the child's time: a cell that ignores its SIGALRM, or a notebook past
+its total limit, has its whole process group killed, and the cells already
+finished keep their results.
+"""
+import base64
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+
+SANDBOX_FAILED = "walls could not be set up"
+SANDBOX_EXIT = 70
+
+
+def grace_seconds(cell_seconds: float) -> float:
+    """How long after a cell's own alarm the worker waits before killing the process."""
+    return max(2.0, min(5.0, cell_seconds))
+
+
+def main() -> int:
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything an import prints must not corrupt the protocol
+    setup = json.loads(sys.stdin.readline())
+    walls = _hide_course(setup["cover"], setup["keep"])
+    os.chdir("/")
+    shell, snapshot = _warm_up()
+    protocol.write(json.dumps({"ready": True, "walls": walls}) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            result = supervise(job, shell, snapshot, protocol.fileno())
+        except Exception:
+            result = {"cells": {}, "stopped": {"cell": None, "reason": "the grading worker failed: "
+                                                + traceback.format_exc(limit=3)}}
+        result["id"] = job["id"]
+        protocol.write(json.dumps(result) + "\n")
+    return 0
+
+
+def _hide_course(cover: list[str], keep: list[str]) -> str:
+    from autograder.grade import sandbox
+    try:
+        sandbox.hide_paths(cover, keep)
+        return "course folder hidden"
+    except OSError as error:
+        return f"course folder NOT hidden ({error})"
+
+
+def _warm_up():
+    """Build the shell, import what every submission needs, take the snapshot.
+
+    The shell comes first, and ipykernel's shell module is loaded: libraries decide at
+    import time whether they run in a Jupyter kernel (tqdm.auto then draws a widget
+    instead of writing to stderr, which nbgrader would score 0), as under nbgrader."""
+    import importlib
+
+    from autograder.grade import executor, integrity
+    shell = executor.make_shell()
+    # Only what a notebook itself imports: pre-importing a subpackage such as
+    # `autograder.check` would shadow the function `autograder.check` of the same name.
+    for name in ["numpy", "torch", "torch.nn", "torch.optim", "torch.utils.data", "torch._dynamo", "matplotlib",
+                 "matplotlib.pyplot", "ipywidgets", "ipykernel.zmqshell", "tqdm.auto",
+                 "course_helpers", "autograder", "autograder.expect"]:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)  # several submissions share the cores
+        _build_common_optimizers(torch)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # its first figure hooks pyplot into the shell: do it before the snapshot
+        pyplot.close(pyplot.figure())
+    snapshot = integrity.Snapshot()
+    snapshot.watch_instance(shell, "get_ipython()")
+    snapshot.watch_instance(executor.RECORDER, "the grader's output recorder")
+    snapshot.watch_shell_hooks(shell)
+    return shell, snapshot
+
+
+def _build_common_optimizers(torch) -> None:
+    """torch replaces `Optimizer.step` on a class the first time one is built; doing it
+    now, before the integrity snapshot, keeps that from looking like tampering."""
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
+        try:
+            getattr(torch.optim, name)([parameter], lr=0.1)
+        except Exception:
+            pass
+
+
+def supervise(job: dict, shell, snapshot, protocol_fd: int) -> dict:
+    """Fork a child for one submission and collect its per-cell messages under time limits."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        try:
+            _child(job, write_end, shell, snapshot, protocol_fd)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        return _collect(job, pid, read_end)
+    finally:
+        os.close(read_end)
+
+
+def _child(job, write_end, shell, snapshot, protocol_fd) -> None:
+    from autograder.grade import executor, sandbox
+    os.setsid()
+    os.close(protocol_fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    limits = job["limits"]
+
+    def send(text: str) -> None:
+        data = (text + "\n").encode()
+        while data:
+            data = data[os.write(write_end, data):]
+
+    try:
+        walls = sandbox.enter_private_world(limits["memory_bytes"], int(limits["notebook_seconds"]) + 5,
+                                            limits["tmp_bytes"])
+    except Exception as error:  # never run learner code outside its walls
+        send(json.dumps({"walls": f"{SANDBOX_FAILED}: {type(error).__name__}: {error}"}))
+        os._exit(SANDBOX_EXIT)
+    send(json.dumps({"walls": walls}))
+    os.environ.update({"HOME": os.getcwd(), "MPLCONFIGDIR": os.path.join(os.getcwd(), ".matplotlib"),
+                       "NBGRADER_EXECUTION": "autograde"})
+    executor.write_files({name: base64.b64decode(data) for name, data in job["files"].items()})
+    executor.run_cells(shell, job["cells"], limits["cell_seconds"], send, snapshot)
+
+
+def _collect(job: dict, pid: int, read_end: int) -> dict:
+    limits = job["limits"]
+    started_at = time.monotonic()
+    notebook_deadline = started_at + limits["notebook_seconds"]
+    cell_deadline = None
+    cells, running, done, walls, killed = {}, None, False, None, None
+    buffer = b""
+    while True:
+        deadline = min(notebook_deadline, cell_deadline or notebook_deadline)
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            killed = ("cell" if cell_deadline and cell_deadline < notebook_deadline else "notebook")
+            break
+        ready, _, _ = select.select([read_end], [], [], wait)
+        if not ready:
+            continue
+        chunk = os.read(read_end, 1 << 16)
+        if not chunk:
+            break
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if "walls" in message:
+                walls = message["walls"]
+            elif "start" in message:
+                running = message["start"]
+                cell_deadline = time.monotonic() + limits["cell_seconds"] + grace_seconds(limits["cell_seconds"])
+            elif "cell" in message:
+                cells[str(message["cell"])] = message
+                running, cell_deadline = None, None
+            elif message.get("done"):
+                done = True
+        if done:
+            break
+    status = None if killed else _wait_briefly(pid)
+    if status is None:  # still running: past a limit, or it closed its end of the pipe
+        _kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+    stopped = None
+    if not done:
+        stopped = {"cell": running, "reason": _why_stopped(killed, status, limits)}
+        if walls and walls.startswith(SANDBOX_FAILED):
+            stopped = {"cell": None, "reason": f"the grader could not isolate this notebook ({walls})"}
+    return {"cells": cells, "stopped": stopped, "walls": walls,
+            "seconds": round(time.monotonic() - started_at, 3)}
+
+
+def _wait_briefly(pid: int, seconds: float = 2.0):
+    """The child's exit status if it ends within `seconds`, else None."""
+    end = time.monotonic() + seconds
+    while True:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            return status
+        if time.monotonic() > end:
+            return None
+        time.sleep(0.01)
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass
+
+
+def _why_stopped(killed, status: int, limits: dict) -> str:
+    if killed == "cell":
+        return f"cell time limit exceeded ({limits['cell_seconds']:g} s): the cell did not stop and was killed"
+    if killed == "notebook":
+        return f"notebook time limit exceeded ({limits['notebook_seconds']:g} s)"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number == signal.SIGXCPU:
+            return "CPU time limit exceeded"
+        if number == signal.SIGKILL:
+            return "the process was killed (signal 9), most likely for using too much memory"
+        return f"the process crashed ({signal.Signals(number).name})"
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return f"the notebook ended the grading process itself (exit code {code}, e.g. os._exit)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+"""A small nbgrader course and a fake class of submissions, built in a temporary folder.
+
+The course has one assignment shaped like phase 4: a `train_loop` exercise
+(`train(model, loss_fn, optimizer, X, y, epochs) -> list[float]`), a visible test
+cell, a hidden test cell that names the bug with `[code]` paragraphs, and a quiz
+whose check is hidden. Each fake student changes the released notebook in one way:
+correct work, a main bug class, an untouched stub, or one of the bad cases the
+grader must survive (hang, memory bomb, exits, crashes, deleted or edited tests,
+tampering, a corrupt or misnamed file). `EXPECTED` holds the score and the reason
+each test cell must get.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+ASSIGNMENT = "04_training_loop"
+CELL_SECONDS = 3
+
+CONFIG = '''\
+c = get_config()
+c.CourseDirectory.course_id = "fake-course"
+c.CourseDirectory.source_directory = "notebooks"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
+c.Execute.timeout = CELL_SECONDS
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\\w*Warning: "
+'''
+
+SOLUTION = '''\
+def train(model, loss_fn, optimizer, X, y, epochs):
+    ### BEGIN SOLUTION
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+    ### END SOLUTION'''
+
+VISIBLE_TEST = '''\
+torch.manual_seed(0)
+model = nn.Linear(3, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+X = torch.randn(32, 3)
+y = X @ torch.tensor([[1.0], [-2.0], [0.5]])
+losses = train(model, nn.MSELoss(), optimizer, X, y, 5)
+assert isinstance(losses, list) and len(losses) == 5, "`train` should return a list with one loss per epoch."
+assert all(type(value) is float for value in losses), "`train` should return Python floats: use `loss.item()`."'''
+
+HIDDEN_TEST = '''\
+# The hidden check compares your loop with a reference loop on other data.
+### BEGIN HIDDEN TESTS
+def _secret_reference_run(clear_gradients):
+    torch.manual_seed(7)
+    net = nn.Linear(4, 1)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.05)
+    inputs = torch.randn(40, 4)
+    targets = inputs.sum(dim=1, keepdim=True)
+    history = []
+    for _ in range(6):
+        if clear_gradients:
+            sgd.zero_grad()
+        step_loss = nn.functional.mse_loss(net(inputs), targets)
+        step_loss.backward()
+        sgd.step()
+        history.append(step_loss.item())
+    return history
+def _secret_close(first, second):
+    return len(first) == len(second) and all(abs(a - b) < 1e-4 for a, b in zip(first, second))
+secret_expected = _secret_reference_run(True)
+secret_without_zero_grad = _secret_reference_run(False)
+torch.manual_seed(7)
+net = nn.Linear(4, 1)
+sgd = torch.optim.SGD(net.parameters(), lr=0.05)
+inputs = torch.randn(40, 4)
+targets = inputs.sum(dim=1, keepdim=True)
+secret_got = train(net, nn.MSELoss(), sgd, inputs, targets, 6)
+if not (isinstance(secret_got, list) and all(type(v) is float for v in secret_got)):
+    raise AssertionError("[wrong-return-type] `train` returned a " + type(secret_got).__name__
+                         + " whose items are not Python floats. Fix: append `loss.item()` to the list.")
+if _secret_close(secret_got, secret_without_zero_grad):
+    raise AssertionError(f"[missing-zero-grad] From step 2 on, the losses match a loop that never clears "
+                         f"`.grad` (step 2: {secret_got[1]:.3f}, expected {secret_expected[1]:.3f}). "
+                         "Fix: call `optimizer.zero_grad()` once per step.")
+assert torch.allclose(torch.tensor(secret_got), torch.tensor(secret_expected), atol=1e-4)
+### END HIDDEN TESTS'''
+
+QUIZ_TEST = '''\
+assert answer_zero_grad in ("a", "b", "c"), "Answer with one letter."
+### BEGIN HIDDEN TESTS
+expect_equal("answer_zero_grad", answer_zero_grad, "b")
+### END HIDDEN TESTS'''
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
+    meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def source_notebook() -> nbformat.NotebookNode:
+    cells = [
+        nbformat.v4.new_code_cell("import warnings\nimport torch"),
+        nbformat.v4.new_markdown_cell("# The training loop\n## The five steps of the loop"),
+        nbformat.v4.new_code_cell("import torch.nn as nn\nfrom autograder.expect import expect_equal",
+                                  metadata=_meta("imports", locked=True)),
+        nbformat.v4.new_code_cell(SOLUTION, metadata=_meta("train_loop", solution=True)),
+        nbformat.v4.new_code_cell(VISIBLE_TEST, metadata=_meta("test_train_loop_visible", grade=True, locked=True, points=1)),
+        nbformat.v4.new_code_cell(HIDDEN_TEST, metadata=_meta("test_train_loop_hidden", grade=True, locked=True, points=2)),
+        nbformat.v4.new_markdown_cell("## Quiz\nWhen should `optimizer.zero_grad()` run? (a) never (b) once per step (c) once per epoch"),
+        nbformat.v4.new_code_cell('### BEGIN SOLUTION\nanswer_zero_grad = "b"\n### END SOLUTION',
+                                  metadata=_meta("quiz_zero_grad", solution=True)),
+        nbformat.v4.new_code_cell(QUIZ_TEST, metadata=_meta("test_quiz_zero_grad", grade=True, locked=True, points=1)),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def train_body(body: str) -> str:
+    """A learner's `train` with the given body (indented for them)."""
+    return "def train(model, loss_fn, optimizer, X, y, epochs):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+CORRECT = """\
+losses = []
+for _ in range(epochs):
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+return losses
+"""
+CORRECT_OTHER_SHAPE = """\
+import warnings
+warnings.warn("this loop is fine, only chatty", UserWarning)
+history, epoch = [], 0
+while epoch < epochs:
+    prediction = model(X)
+    loss = loss_fn(prediction, y)
+    loss.backward()
+    optimizer.step()
+    for p in model.parameters():
+        p.grad = None
+    history.append(float(loss))
+    epoch += 1
+return history
+"""
+MISSING_ZERO_GRAD = CORRECT.replace("    optimizer.zero_grad()\n", "")
+RETURNS_TENSORS = CORRECT.replace("loss.item()", "loss")
+ZERO_FLOATS = "return [0.0] * epochs\n"
+
+# student -> (train cell source or None for the stub, quiz answer or None, extra edit)
+STUDENTS = {
+    "alice": (train_body(CORRECT), "b", None),
+    "bob": (train_body(CORRECT_OTHER_SHAPE), "b", "warning_cell"),
+    "carol": (train_body(MISSING_ZERO_GRAD), "b", None),
+    "dave": (train_body(RETURNS_TENSORS), "c", None),
+    "erin": (None, None, None),
+    "frank": (train_body("while True:\n    pass\n"), "b", None),
+    "grace": (train_body("hoard = [bytearray(4 * 10**8) for _ in range(100)]\n" + CORRECT), "b", None),
+    "heidi": (train_body("import os\nos._exit(1)\n"), "b", None),
+    "ivan": (train_body("import sys\nsys.exit(3)\n"), "b", "exit_cell"),
+    "judy": (train_body(MISSING_ZERO_GRAD), "b", "delete_and_edit_tests"),
+    "mallory": ("import torch\ntorch.allclose = lambda *args, **kwargs: True\n" + train_body(ZERO_FLOATS), "b", None),
+    "olga": ("get_ipython().events.register('post_run_cell', lambda result: setattr(result, 'error_in_exec', None))\n"
+             + train_body(ZERO_FLOATS), "b", None),
+    "oscar": ("expect_equal = lambda *args, **kwargs: None\n" + train_body(CORRECT), "a", None),
+    "peggy": (train_body(CORRECT), "b", "corrupt"),
+    "rupert": (train_body(CORRECT), "b", "misnamed"),
+    "sybil": (train_body("import time\nwhile True:\n    try:\n        time.sleep(60)\n    except BaseException:\n        pass\n"), "b", None),
+    "trent": (train_body("import ctypes\nctypes.string_at(0)\n"), "b", None),
+    "walter": (train_body(CORRECT), "b", "probe"),
+    "victor": (train_body('import sys\nraise AssertionError("[leak] " + sys._getframe(1).f_globals["_ih"][-1])\n'), "b", None),
+}
+
+# A learner cell that tries to reach what it must not, and prints what it got.
+PROBE = """\
+import json, os, socket
+probes = {}
+def attempt(name, action):
+    try:
+        probes[name] = "reached: " + repr(action())[:80]
+    except BaseException as error:
+        probes[name] = "blocked: " + type(error).__name__
+attempt("gradebook", lambda: open("COURSE_ROOT/gradebook.db", "rb").read(16))
+attempt("source", lambda: os.listdir("COURSE_ROOT/notebooks/04_training_loop"))
+attempt("other_student", lambda: os.listdir("COURSE_ROOT/submitted/alice"))
+attempt("network", lambda: socket.create_connection(("127.0.0.1", PROBE_PORT), timeout=2))
+probes["processes"] = len([p for p in os.listdir("/proc") if p.isdigit()])
+print("PROBES", json.dumps(probes))
+"""
+
+# student -> (total score, {test cell: (points, start of its reason)}, a note that must appear or None)
+EXPECTED = {
+    "alice": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "bob": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
+                "test_quiz_zero_grad": (1, "passed")}, None),
+    "carol": (2, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (0, "failed: [missing-zero-grad]"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "dave": (0, {"test_train_loop_visible": (0, "failed: `train` should return Python floats"),
+                 "test_train_loop_hidden": (0, "failed: [wrong-return-type]"),
+                 "test_quiz_zero_grad": (0, "a hidden check failed")}, None),
+    "erin": (0, {"test_train_loop_visible": (0, "not attempted yet"), "test_train_loop_hidden": (0, "not attempted yet"),
+                 "test_quiz_zero_grad": (0, "error in a hidden check: NameError")}, None),
+    "frank": (1, {"test_train_loop_visible": (0, "cell time limit exceeded"),
+                  "test_train_loop_hidden": (0, "cell time limit exceeded"), "test_quiz_zero_grad": (1, "passed")}, None),
+    "grace": (1, {"test_train_loop_visible": (0, "memory limit exceeded"),
+                  "test_train_loop_hidden": (0, "memory limit exceeded"), "test_quiz_zero_grad": (1, "passed")}, None),
+    "heidi": (1, {"test_train_loop_visible": (0, "the notebook ended the grading process itself"),
+                  "test_train_loop_hidden": (0, "the notebook ended the grading process itself"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "ivan": (1, {"test_train_loop_visible": (0, "error: SystemExit: 3"),
+                 "test_train_loop_hidden": (0, "error in a hidden check: SystemExit"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "judy": (2, {"test_train_loop_visible": (1, "passed (this test cell had been edited"),
+                 "test_train_loop_hidden": (0, "failed: [missing-zero-grad] (this test cell was deleted"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "mallory": (0, {"test_train_loop_visible": (0, "tampering detected: `torch.allclose` was replaced"),
+                    "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")}, None),
+    "olga": (0, {"test_train_loop_visible": (0, "tampering detected: IPython event 'post_run_cell' callbacks were changed"),
+                 "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")}, None),
+    "oscar": (0, {"test_train_loop_visible": (0, "tampering detected: the notebook name `expect_equal` was rebound"),
+                  "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")}, None),
+    "peggy": (0, {"test_train_loop_visible": (0, "the notebook file could not be read"),
+                  "test_train_loop_hidden": (0, "the notebook file could not be read"),
+                  "test_quiz_zero_grad": (0, "the notebook file could not be read")}, "could not be read"),
+    "rupert": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
+                   "test_quiz_zero_grad": (1, "passed")}, "instead of `04_training_loop.ipynb`"),
+    "sybil": (1, {"test_train_loop_visible": (0, "cell time limit exceeded (3 s): the cell did not stop and was killed"),
+                  "test_train_loop_hidden": (0, "cell time limit exceeded (3 s): the cell did not stop"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "trent": (1, {"test_train_loop_visible": (0, "the process crashed (SIGSEGV)"),
+                  "test_train_loop_hidden": (0, "the process crashed (SIGSEGV)"), "test_quiz_zero_grad": (1, "passed")}, None),
+    "walter": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
+                   "test_quiz_zero_grad": (1, "passed")}, None),
+    "victor": (1, {"test_train_loop_visible": (0, "failed: [leak]"), "test_train_loop_hidden": (0, "failed: [leak]"),
+                   "test_quiz_zero_grad": (1, "passed")}, None),
+}
+
+
+def nbgrader(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.run([os.path.abspath(sys.executable), "-m", "nbgrader", *args], cwd=root, env=env, text=True,
+                          capture_output=True, timeout=timeout, check=True)
+
+
+def make_course(root: Path, cell_seconds: float = CELL_SECONDS) -> Path:
+    """nbgrader_config.py, the source notebook, and `nbgrader generate_assignment` run.
+
+    The short default cell limit keeps the hanging submissions cheap; plain nbgrader
+    needs a longer one, since its limit also covers `import torch` in a cold kernel."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", f"{cell_seconds:g}"))
+    source = root / "notebooks" / ASSIGNMENT
+    source.mkdir(parents=True, exist_ok=True)
+    nbformat.write(source_notebook(), str(source / f"{ASSIGNMENT}.ipynb"))
+    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    return root
+
+
+def released(root: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+
+
+def submit(root: Path, student: str, nb: nbformat.NotebookNode | None, *, name: str | None = None,
+           raw: str | None = None) -> Path:
+    folder = root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"{ASSIGNMENT}.ipynb")
+    if raw is not None:
+        path.write_text(raw)
+    else:
+        nbformat.write(nb, str(path))
+    (folder / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+    return path
+
+
+def student_notebook(root: Path, student: str) -> nbformat.NotebookNode:
+    train, answer, _ = STUDENTS[student]
+    nb = released(root)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "train_loop" and train is not None:
+            cell.source = train
+        if grade_id == "quiz_zero_grad" and answer is not None:
+            cell.source = f'answer_zero_grad = "{answer}"'
+    return nb
+
+
+def submit_class(root: Path, students: list[str] | None = None, probe_port: int = 9) -> None:
+    for student in students or STUDENTS:
+        nb = student_notebook(root, student)
+        edit = STUDENTS[student][2]
+        if edit == "warning_cell":
+            nb.cells.insert(1, nbformat.v4.new_code_cell(
+                'import warnings\nwarnings.warn("a warning in a learner cell", DeprecationWarning)'))
+        if edit == "exit_cell":
+            nb.cells.insert(1, nbformat.v4.new_code_cell("import sys\nsys.exit(0)"))
+        if edit == "delete_and_edit_tests":
+            nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_train_loop_hidden"]
+            for c in nb.cells:
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "test_train_loop_visible":
+                    c.source = "pass  # I trust my code"
+        if edit == "probe":
+            probe = PROBE.replace("COURSE_ROOT", str(root.resolve())).replace("PROBE_PORT", str(probe_port))
+            nb.cells.insert(1, nbformat.v4.new_code_cell(probe))
+        if edit == "corrupt":
+            submit(root, student, None, raw=nbformat.writes(nb)[:200])
+        elif edit == "misnamed":
+            submit(root, student, nb, name=f"{ASSIGNMENT} (1).ipynb")
+        else:
+            submit(root, student, nb)
+
+
+def copy_course(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def gradebook_scores(root: Path, students: list[str], assignment: str = ASSIGNMENT) -> dict[str, dict[str, float | None]]:
+    """{student: {test cell: score}} read straight from the course's gradebook."""
+    from nbgrader.api import Gradebook
+    result = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "fake-course") as gb:
+        for student in students:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+            result[student] = {grade.name: grade.score for grade in notebook.grades}
+    return result
+
+
+if __name__ == "__main__":  # build a course to poke at by hand: python -m tests.grading_fixtures.fake_class DIR
+    target = make_course(Path(sys.argv[1]))
+    submit_class(target)
+    print(json.dumps(sorted(STUDENTS)))
+
+
+# A second, smaller course whose test cells call the real inspector (`assert_passes`).
+INSPECTED = "inspected"
+INSPECTED_VISIBLE = 'from autograder import assert_passes\nassert_passes("train_loop", train, concern="order")'
+INSPECTED_HIDDEN = ('# Hidden checks: other seeds and models.\n### BEGIN HIDDEN TESTS\n'
+                    'assert_passes("train_loop", train, concern=None, hidden=True)\n### END HIDDEN TESTS')
+FORGE_CACHE = """\
+# Fake a pass: store a correct loop's hidden report under this (wrong) function's cache key.
+import autograder.api as api
+def honest(model, loss_fn, optimizer, X, y, epochs):
+""" + textwrap.indent(CORRECT, "    ") + """
+report = api.inspect("train_loop", honest, hidden=True)
+for hidden in (False, True):
+    api._store(api._key("train_loop", train, hidden, api.DEFAULT_TIME_LIMIT, {}), train,
+               api.inspect("train_loop", honest, hidden=hidden))
+print("FORGED", api.inspect("train_loop", train, hidden=True).passed)
+"""
+INSPECTED_STUDENTS = {
+    "ann": train_body(CORRECT),
+    "ben": train_body(MISSING_ZERO_GRAD),
+    "fay": train_body(ZERO_FLOATS) + "\n\n" + FORGE_CACHE,
+}
+
+
+def make_inspected_course(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", "30"))
+    cells = [
+        nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn"),
+        nbformat.v4.new_code_cell(SOLUTION, metadata=_meta("train_loop", solution=True)),
+        nbformat.v4.new_code_cell(INSPECTED_VISIBLE, metadata=_meta("test_order", grade=True, locked=True, points=1)),
+        nbformat.v4.new_code_cell(INSPECTED_HIDDEN, metadata=_meta("test_all_hidden", grade=True, locked=True, points=2)),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (root / "notebooks" / INSPECTED).mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(root / "notebooks" / INSPECTED / f"{INSPECTED}.ipynb"))
+    nbgrader(root, "generate_assignment", INSPECTED, "--force")
+    release = nbformat.read(str(root / "release" / INSPECTED / f"{INSPECTED}.ipynb"), as_version=4)
+    for student, source in INSPECTED_STUDENTS.items():
+        nb = nbformat.from_dict(release)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "train_loop":
+                cell.source = source
+        folder = root / "submitted" / student / INSPECTED
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(folder / f"{INSPECTED}.ipynb"))
+    return root
