@@ -3,6 +3,12 @@
 A code never changes once published: hidden tests, the class report and instructors'
 spreadsheets count mistakes by it. The message of a diagnosis is written at run time
 (it carries numbers from the learner's run); everything else about a code lives here.
+
+The fix and the section here are the usual ones. An exercise may teach a code
+elsewhere: phase 5's `train_epoch` links a missing `model.train()` to phase 5, not
+to phase 6 which the learner has not reached, and phase 4's full-batch `train` speaks
+of epochs, not batches. Those exceptions live next to the exercise, in its
+`lessons` table (see `Lesson` and `autograder/exercises/`).
 """
 from dataclasses import dataclass
 
@@ -39,12 +45,25 @@ class Code:
 
 
 @dataclass(frozen=True)
+class Lesson:
+    """How one exercise teaches a code when the usual fix or section does not fit it.
+
+    `fix=None` keeps the code's usual fix and changes only where it is taught.
+    """
+
+    section: Section
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
 class Diagnosis:
-    """One bug found in one run: the code, what happened (with numbers), and the fix."""
+    """One bug found in one run: the code, what happened (with numbers), the fix, and
+    the section that teaches it."""
 
     code: str
     message: str
     fix: str
+    section: Section
 
     @property
     def concern(self) -> str:
@@ -54,16 +73,19 @@ class Diagnosis:
     def title(self) -> str:
         return CODES[self.code].title
 
-    @property
-    def section(self) -> Section:
-        return CODES[self.code].section
+    def taught_by(self, lesson: Lesson) -> "Diagnosis":
+        """This diagnosis as an exercise teaches it: its section, and its fix unless the
+        checks already wrote a fix for this very run."""
+        usual = self.fix == CODES[self.code].fix
+        return Diagnosis(self.code, self.message, lesson.fix if lesson.fix and usual else self.fix,
+                         lesson.section)
 
 
 def diagnosis(code: str, message: str, fix: str | None = None) -> Diagnosis:
     """A Diagnosis for a registered code; `fix` replaces the code's usual fix when given."""
     if code not in CODES:
         raise KeyError(f"unknown diagnosis code {code!r}")
-    return Diagnosis(code, message, fix or CODES[code].fix)
+    return Diagnosis(code, message, fix or CODES[code].fix, CODES[code].section)
 
 
 _LOOP = "04_training_loop"
@@ -83,6 +105,10 @@ _ALL = [
     Code("wrong-return-type", "runs", "Your function returned the wrong kind of value",
          "Return exactly what the exercise asks for, built from Python floats.",
          Section(_LOOP, "Logging the loss with .item()")),
+    Code("model-never-called", "runs", "Your function never called the model",
+         "Call the model on the data (`outputs = model(inputs)`), compute the loss from its outputs, "
+         "then `loss.backward()` and `optimizer.step()`; return numbers your loop computed.",
+         Section(_LOOP, "The five steps of the loop")),
     Code("global-state-changed", "runs", "Your function changed torch's global settings",
          "Use a `with` block (`with torch.no_grad():`) so the setting switches back by itself; "
          "never call `torch.set_grad_enabled(False)` or `torch.set_default_dtype(...)` on their own.",

@@ -19,11 +19,11 @@ def text_diagnoses(diagnoses: list[Diagnosis]) -> str:
 
 
 def _heading(report) -> str:
-    fixtures = "hidden" if report.hidden else "public"
+    data = "the grading data" if report.hidden else "the practice data"
     if report.passed:
-        return f"{report.exercise}: passed every check ({fixtures} fixtures)."
+        return f"{report.exercise}: passed every check on {data}."
     n = len(report.diagnoses)
-    return f"{report.exercise}: {n} problem{'s' if n > 1 else ''} found ({fixtures} fixtures)."
+    return f"{report.exercise}: {n} problem{'s' if n > 1 else ''} found on {data}."
 
 
 def text(report) -> str:

@@ -37,7 +37,7 @@ def test_assertion_message_is_the_plain_text_diagnosis_with_fix_and_section():
     message = str(caught.value)
     assert message.startswith("[missing-zero-grad] At ")
     assert "× that step's own gradient" in message
-    assert "Fix: Call `optimizer.zero_grad()` once per step" in message
+    assert "Fix: Call `optimizer.zero_grad()` once per epoch" in message  # train_loop has no batches
     assert message.endswith("(Phase 4, section “Forgetting zero_grad”.)")
 
 
@@ -90,7 +90,7 @@ def test_one_run_serves_every_concern_and_edits_run_afresh():
 def test_check_prints_text_outside_a_notebook_and_returns_the_report(capsys):
     report = check("train_epoch", zoo_epoch.forgets_zero_grad)
     out = capsys.readouterr().out
-    assert out.startswith("train_epoch: 1 problem found (public fixtures).")
+    assert out.startswith("train_epoch: 1 problem found on the practice data.")
     assert "[missing-zero-grad]" in out and not report.passed and report.codes == ["missing-zero-grad"]
 
 

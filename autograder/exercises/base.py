@@ -3,8 +3,14 @@
 Public and hidden checks use the same spec with different parameters; a hidden test
 cell may override any of them (`seed=123`), and an unknown name is refused loudly so a
 typo in a test cell never silently checks the wrong thing.
+
+`lessons` maps a diagnosis code to the `Lesson` this exercise teaches it with, when
+the registry's usual section or fix does not fit the exercise (a section the learner
+has not reached yet, or "batch" where the exercise has none).
 """
 import torch
+
+from autograder.diagnoses import Diagnosis, Lesson
 
 
 class Exercise:
@@ -15,6 +21,16 @@ class Exercise:
     concerns: tuple = ()
     public: dict = {}
     hidden: dict = {}
+    lessons: dict[str, Lesson] = {}
+    purpose = "trained"  # what a function that never calls the model failed to do
+
+    def workload(self, fixture) -> str:
+        """What a correct function works through, in words: "5 epochs", "8 batches"."""
+        raise NotImplementedError
+
+    def teach(self, diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+        """The diagnoses with this exercise's own sections and fixes, where it has them."""
+        return [d.taught_by(self.lessons[d.code]) if d.code in self.lessons else d for d in diagnoses]
 
     def parameters(self, hidden: bool, overrides: dict) -> dict:
         params = dict(self.hidden if hidden else self.public)

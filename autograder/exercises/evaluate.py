@@ -4,7 +4,7 @@ Evaluation mode, no gradient tracking, no weight change; returns (mean loss, acc
 in [0, 1]). The fixture hands the model over in *training* mode, so a missing
 `model.eval()` shows.
 """
-from autograder.diagnoses import diagnosis
+from autograder.diagnoses import Lesson, Section, diagnosis
 from autograder.exercises.base import Exercise, weights, weights_changed
 from autograder.exercises.fixtures import (BatchBook, Fixture, classification_data, make_model,
                                            recording_loader)
@@ -12,6 +12,7 @@ from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_validation, validation_forwards
 from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
 from autograder.inspector.values import describe, read_float
+from autograder.inspector.words import count
 from torch import nn
 
 
@@ -25,6 +26,16 @@ class Evaluate(Exercise):
                   dropout=0.0, batchnorm=False, training=True)
     hidden = dict(seed=31, samples=45, batch_size=9, features=8, hidden=12, classes=4,
                   dropout=0.3, batchnorm=True, training=True)
+    purpose = "measured"
+    lessons = {
+        "model-never-called": Lesson(
+            Section("06_classifier", "Validation without gradients"),
+            "Call the model on every batch of the loader (`outputs = model(inputs)`) and compute the "
+            "mean loss and the accuracy from its outputs."),
+    }
+
+    def workload(self, fixture):
+        return count(len(fixture.args[1]), "batch")
 
     def build(self, params):
         book = BatchBook()

@@ -14,6 +14,7 @@ from autograder.inspector.modes import check_train_mode, check_validation, valid
 from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.values import describe, read_float_list
+from autograder.inspector.words import count
 
 KEYS = ("train_loss", "val_loss", "val_acc")
 
@@ -28,6 +29,9 @@ class Fit(Exercise):
                   classes=3, optimizer="sgd", lr=0.1, dropout=0.0, batchnorm=False, training=False)
     hidden = dict(seed=99, samples=35, val_samples=21, batch_size=7, epochs=2, features=8, hidden=12,
                   classes=4, optimizer="adam", lr=0.01, dropout=0.3, batchnorm=True, training=False)
+
+    def workload(self, fixture):
+        return f"{count(fixture.params['epochs'], 'epoch')} of {count(fixture.extra['batches'], 'batch')}"
 
     def build(self, params):
         model, (train, val), loss_fn, optimizer, book = classifier_fixture(params, val=True)

@@ -6,6 +6,7 @@ itself (the fixture hands the model over in evaluation mode, so a missing
 """
 from torch import nn
 
+from autograder.diagnoses import Lesson, Section
 from autograder.exercises.base import Exercise
 from autograder.exercises.fixtures import (BatchBook, Fixture, classification_data, make_model,
                                            make_optimizer, recording_loader)
@@ -14,6 +15,14 @@ from autograder.inspector.modes import check_train_mode
 from autograder.inspector.numbers import batch_losses, check_mean_loss
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.values import read_float
+from autograder.inspector.words import count
+
+# Phase 5 teaches `model.train()` with the per-batch loop; phase 6 is not reached yet.
+PHASE5_LESSONS = {
+    "train-mode-missing": Lesson(
+        Section("05_data_loading", "The per-batch loop"),
+        "Call `model.train()` (with parentheses) at the start of the function, before the batch loop."),
+}
 
 
 def classifier_fixture(params, *, val: bool = False):
@@ -43,6 +52,10 @@ class TrainEpoch(Exercise):
                   lr=0.1, dropout=0.0, batchnorm=False, training=False)
     hidden = dict(seed=2024, samples=60, batch_size=6, features=8, hidden=12, classes=4,
                   optimizer="momentum", lr=0.05, dropout=0.3, batchnorm=True, training=False)
+    lessons = PHASE5_LESSONS
+
+    def workload(self, fixture):
+        return count(fixture.extra["batches"], "batch")
 
     def build(self, params):
         model, (loader,), loss_fn, optimizer, book = classifier_fixture(params)

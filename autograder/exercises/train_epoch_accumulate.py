@@ -8,13 +8,14 @@ gradients, and a multiple would hide a missing final step.
 """
 from autograder.exercises.base import Exercise
 from autograder.exercises.fixtures import Fixture
-from autograder.exercises.train_epoch import classifier_fixture
+from autograder.exercises.train_epoch import PHASE5_LESSONS, classifier_fixture
 from autograder.inspector.accumulation import check_accumulation
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
 from autograder.inspector.numbers import batch_losses, check_mean_loss
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.values import read_float
+from autograder.inspector.words import count
 
 
 class TrainEpochAccumulate(Exercise):
@@ -27,6 +28,10 @@ class TrainEpochAccumulate(Exercise):
                   optimizer="sgd", lr=0.1, dropout=0.0, batchnorm=False, training=False)
     hidden = dict(seed=77, samples=42, batch_size=6, accum_steps=3, features=8, hidden=12, classes=4,
                   optimizer="sgd", lr=0.05, dropout=0.3, batchnorm=True, training=False)
+    lessons = PHASE5_LESSONS
+
+    def workload(self, fixture):
+        return count(fixture.extra["batches"], "batch")
 
     def build(self, params):
         model, (loader,), loss_fn, optimizer, book = classifier_fixture(params)

@@ -5,12 +5,16 @@ epoch's forward pass, as Python floats. Regression on seeded Gaussian data.
 """
 from torch import nn
 
+from autograder.diagnoses import Lesson, Section
 from autograder.exercises.base import Exercise
 from autograder.exercises.fixtures import BatchBook, Fixture, make_model, make_optimizer, regression_data
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.numbers import batch_losses, check_loss_list
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.values import read_float_list
+from autograder.inspector.words import count
+
+_LOOP = "04_training_loop"
 
 
 class TrainLoop(Exercise):
@@ -23,6 +27,21 @@ class TrainLoop(Exercise):
                   dropout=0.0, batchnorm=False, training=True)
     hidden = dict(seed=1234, samples=40, features=5, hidden=12, epochs=7, optimizer="sgd", lr=0.05,
                   dropout=0.2, batchnorm=True, training=False)
+    # Full batch: there is no batch loop yet, and phase 5 comes later.
+    lessons = {
+        "missing-zero-grad": Lesson(
+            Section(_LOOP, "Forgetting zero_grad"),
+            "Call `optimizer.zero_grad()` once per epoch, inside the epoch loop, before `loss.backward()`."),
+        "wrong-step-count": Lesson(
+            Section(_LOOP, "The five steps of the loop"),
+            "Call `optimizer.step()` once per epoch, inside the epoch loop, after `loss.backward()`."),
+        "wrong-loss-values": Lesson(
+            Section(_LOOP, "Logging the loss with .item()"),
+            "Append each epoch's loss, computed on that epoch's forward pass, as `loss.item()`."),
+    }
+
+    def workload(self, fixture):
+        return count(fixture.params["epochs"], "epoch")
 
     def build(self, params):
         x, y = regression_data(params["seed"], params["samples"], params["features"])

@@ -65,16 +65,32 @@ def hide_paths(cover: list[str], keep: list[str]) -> None:
     Called once by a worker before it runs anything: every submission it forks
     inherits the covered view. Paths that do not exist are skipped.
     """
+    global _KEPT_FOLDERS
     _unshare(CLONE_NEWNS)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    keep = [k for k in keep if os.path.isdir(k)]
-    kept = [(k, os.open(k, os.O_RDONLY | os.O_DIRECTORY)) for k in keep
-            if any(_is_inside(k, c) for c in cover)]
+    _KEPT_FOLDERS = [k for k in keep if os.path.isdir(k)]
+    kept = _open_kept(cover)
     for path in cover:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
         elif os.path.isfile(path):
             _mount("/dev/null", path, None, MS_BIND)
+    _bind_back(kept)
+
+
+# The folders the learner's code needs (the venv, the course packages, the data): kept
+# visible under every cover, including the fresh /tmp of each submission, because a
+# checkout (CI's clean clone, say) may itself lie under /tmp.
+_KEPT_FOLDERS: list[str] = []
+
+
+def _open_kept(cover: list[str]) -> list[tuple[str, int]]:
+    """Open each kept folder lying under a folder about to be covered, to bind it back."""
+    return [(k, os.open(k, os.O_RDONLY | os.O_DIRECTORY)) for k in _KEPT_FOLDERS
+            if any(_is_inside(k, c) for c in cover)]
+
+
+def _bind_back(kept: list[tuple[str, int]]) -> None:
     for path, fd in kept:
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -103,9 +119,11 @@ def enter_private_world(memory_bytes: int, cpu_seconds: int, tmp_bytes: int) -> 
     else:
         _fork_into_pid_namespace()
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        kept = _open_kept(["/tmp", "/dev/shm"])
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
         if os.path.isdir("/dev/shm"):
             _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+        _bind_back(kept)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         os.makedirs("/tmp/work", exist_ok=True)
         os.chdir("/tmp/work")

@@ -11,6 +11,7 @@ its own size (a mean over the group): both are accepted.
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.groups import expected_gradient, flat, scale, training_groups
 from autograder.inspector.trace import Trace
+from autograder.inspector.words import listed
 
 
 def _positions(sizes: list[int]) -> list[int]:
@@ -35,14 +36,15 @@ def check_accumulation(trace: Trace, batches: int, accum_steps: int) -> list[Dia
         if rest and sizes == expected[:-1] and leftover == rest:
             found.append(diagnosis(
                 "missing-final-step",
-                f"The last {rest} of the {batches} batches formed a partial group (accum_steps="
-                f"{accum_steps}) and ran `backward()`, but no step followed: their gradients were "
-                f"thrown away."))
+                f"The last {'batch' if rest == 1 else f'{rest} batches'} of the {batches} formed a partial "
+                f"group (accum_steps={accum_steps}) and ran `backward()`, but no step followed: "
+                f"{'its' if rest == 1 else 'their'} gradients were thrown away."))
         else:
             found.append(diagnosis(
                 "wrong-accumulation-cadence",
                 f"With {batches} batches and accum_steps={accum_steps} the optimizer should step after "
-                f"batches {_positions(expected)}, but it stepped after batches {_positions(sizes)}."))
+                f"{listed(_positions(expected), 'batch')}, but it stepped after "
+                f"{listed(_positions(sizes), 'batch')}."))
     cleared = _cleared_inside_group(groups)
     if cleared and not any(d.code == "wrong-accumulation-cadence" for d in found):
         group_number, batch_in_group = cleared
@@ -83,9 +85,10 @@ def _unscaled(trace: Trace, groups, accum_steps: int) -> list[Diagnosis]:
             own_mean = accum_steps / size  # a partial group divided by its own size is fine
             if size < accum_steps and abs(ratio - own_mean) < 0.1 * own_mean:
                 continue
+            own = "its batch's own gradient" if size == 1 else f"the mean of its {size} batches' gradients"
             return [diagnosis(
                 "unscaled-accumulation",
-                f"At step {number} the gradient was {ratio:.1f}× the mean of its {size} batches' gradients "
+                f"At step {number} the gradient was {ratio:.1f}× {own} "
                 f"(accum_steps={accum_steps}): the losses went into `backward()` without being divided by "
                 f"accum_steps, so each step was {ratio:.1f}× too big.")]
     return _over_divided(measured, accum_steps)

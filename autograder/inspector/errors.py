@@ -10,6 +10,7 @@ import traceback
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.sandbox import Outcome
 from autograder.inspector.trace import Trace
+from autograder.inspector.words import count
 
 
 def _learner_line(error: BaseException, learner_file: str) -> str:
@@ -34,8 +35,8 @@ def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limi
         found.append(diagnosis(
             "timeout",
             f"Your function was stopped after {time_limit:g} s; on these small fixtures it should "
-            f"finish in well under a second. It ran {len(trace.forwards)} forward passes and "
-            f"{len(trace.steps)} optimizer steps before it was stopped."))
+            f"finish in well under a second. It ran {count(len(trace.forwards), 'forward pass')} and "
+            f"{count(len(trace.steps), 'optimizer step')} before it was stopped."))
     elif outcome.error is not None:
         found.append(_explain_error(outcome.error, trace, learner_file))
     if outcome.state_changes:
@@ -53,13 +54,13 @@ def _explain_error(error: BaseException, trace: Trace, learner_file: str) -> Dia
         return diagnosis(
             "step-before-backward",
             f"`loss.backward()` crashed with \"one of the variables needed for gradient computation has "
-            f"been modified by an inplace operation\"{where} after {len(trace.steps)} optimizer steps: "
+            f"been modified by an inplace operation\"{where} after {count(len(trace.steps), 'optimizer step')}: "
             f"`optimizer.step()` had already changed the weights this loss was computed from.")
     if "backward through the graph a second time" in text:
         return diagnosis(
             "double-backward",
             f"`backward()` crashed with \"Trying to backward through the graph a second time\"{where} "
-            f"after {len(trace.backwards)} backward passes: the graph of a loss that had already gone "
+            f"after {count(len(trace.backwards), 'backward pass')}: the graph of a loss that had already gone "
             f"through `backward()` was used again.")
     if isinstance(error, NotImplementedError):
         return diagnosis(

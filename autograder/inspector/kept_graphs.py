@@ -1,9 +1,9 @@
 """Loss graphs kept alive across batches: `losses.append(loss)` or `total = total + loss`.
 
 Each loss's graph node carries a marker (see recorder.py). When a new training loss is
-computed, a marker of an *older* loss (not the previous one, which may still sit in
-the `loss` variable) whose backward already ran but which is still alive means the
-learner's code holds a reference that reaches that graph. This catches a running sum
+computed, markers of *older* losses (not the previous one, which may still sit in
+the `loss` variable) whose backward already ran but which are still alive mean the
+learner's code holds references that reach those graphs. This catches a running sum
 even when the function finally returns a float.
 """
 from autograder.diagnoses import Diagnosis, diagnosis
@@ -11,11 +11,13 @@ from autograder.inspector.trace import Trace
 
 
 def check_kept_graphs(trace: Trace) -> list[Diagnosis]:
-    if trace.most_graphs_kept == 0:
+    kept, earlier = trace.most_graphs_kept, trace.earlier_backwarded
+    if kept == 0:
         return []
+    which = f"all {earlier}" if kept == earlier else f"{kept} of the {earlier}"
     return [diagnosis(
         "loss-tensor-logged",
-        f"When training loss number {trace.kept_at_batch} was computed, the graphs of "
-        f"{trace.most_graphs_kept} earlier losses were still alive after their `backward()`: the loss "
-        f"tensors were kept (in a list or a running sum) instead of `loss.item()`, and every kept "
-        f"graph holds its batch's activations in memory.")]
+        f"When training loss number {trace.kept_at_batch} was computed, the graphs of {which} losses "
+        f"before it were still alive after their `backward()`: the loss tensors were kept (in a list or "
+        f"a running sum) instead of `loss.item()`, and every kept graph holds the activations of its forward pass "
+        f"in memory.")]

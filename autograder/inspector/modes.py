@@ -8,6 +8,7 @@ when each pass began, and which loader's batch went in. `model.train(False)`,
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.groups import is_validation
 from autograder.inspector.trace import BackwardPass, Forward, Step, Trace
+from autograder.inspector.words import count, listed, times
 
 
 def _where(forward: Forward, several_epochs: bool) -> str:
@@ -33,6 +34,23 @@ def validation_forwards(trace: Trace) -> list[Forward]:
     return [f for f in trace.forwards if f.batch is not None and f.batch.split == "val"]
 
 
+def _effect(trace: Trace, training_wanted: bool) -> str:
+    """What the wrong mode did to *this* model (its dropout and batch-norm layers, if any)."""
+    layers = trace.mode_layers
+    if not layers:
+        wrongly = "as if validating" if training_wanted else "as if training"
+        return ("this model has no dropout or batch-norm layer, so it changed nothing here, but in a "
+                f"model with one, {'training' if training_wanted else 'validation'} would run {wrongly}")
+    if training_wanted:
+        effects = {"dropout": "dropout switched off", "batch-norm": "batch-norm used its running statistics"}
+        tail = "while the model learned"
+    else:
+        effects = {"dropout": "dropout dropped units",
+                   "batch-norm": "batch-norm used and updated batch statistics"}
+        tail = "while measuring"
+    return f"{' and '.join(effects[layer] for layer in layers)} {tail}"
+
+
 def check_train_mode(trace: Trace) -> list[Diagnosis]:
     forwards = training_forwards(trace)
     wrong = [f for f in forwards if not f.training]
@@ -40,12 +58,11 @@ def check_train_mode(trace: Trace) -> list[Diagnosis]:
         return []
     several = _epochs(forwards)
     epochs = sorted({f.batch.epoch + 1 for f in wrong})
-    which = f"; epochs {', '.join(map(str, epochs))}" if several else ""
+    which = f"; in {listed(epochs, 'epoch')}" if len(epochs) > 1 else ""
     return [diagnosis(
         "train-mode-missing",
-        f"{len(wrong)} of {len(forwards)} training forward passes ran with the model in evaluation mode "
-        f"(the first at {_where(wrong[0], several)}{which}): dropout and batch-norm behaved as in "
-        f"validation while the model learned.")]
+        f"{len(wrong)} of {count(len(forwards), 'training forward pass')} ran with the model in evaluation "
+        f"mode (the first at {_where(wrong[0], several)}{which}): {_effect(trace, True)}.")]
 
 
 def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagnosis]:
@@ -57,14 +74,13 @@ def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagno
     if in_train:
         found.append(diagnosis(
             "eval-mode-missing",
-            f"{len(in_train)} of {len(forwards)} validation forward passes ran with the model in training "
-            f"mode (the first at {_where(in_train[0], several)}): dropout dropped units and batch-norm used and "
-            f"updated batch statistics while measuring."))
+            f"{len(in_train)} of {count(len(forwards), 'validation forward pass')} ran with the model in "
+            f"training mode (the first at {_where(in_train[0], several)}): {_effect(trace, False)}."))
     tracked = [f for f in forwards if f.grad_enabled]
     if tracked:
         found.append(diagnosis(
             "grad-enabled-in-eval",
-            f"{len(tracked)} of {len(forwards)} validation forward passes ran with gradient tracking on "
+            f"{len(tracked)} of {count(len(forwards), 'validation forward pass')} ran with gradient tracking on "
             f"(the first at {_where(tracked[0], several)}): autograd built a graph for every batch that nobody "
             f"needed."))
     backwards = [b for b in trace.backwards if is_validation(b)]
@@ -72,9 +88,9 @@ def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagno
     if backwards or val_steps or weights_changed:
         what = []
         if backwards:
-            what.append(f"{len(backwards)} backward passes went through validation losses")
+            what.append(f"{count(len(backwards), 'backward pass')} went through validation losses")
         if val_steps:
-            what.append(f"the optimizer stepped {val_steps} times on those gradients")
+            what.append(f"the optimizer stepped {times(val_steps)} on those gradients")
         if weights_changed and not val_steps:
             what.append("the weights changed during validation")
         found.append(diagnosis(

@@ -7,6 +7,7 @@ batches may be plain or weighted by batch size; both are accepted.
 """
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.trace import Forward, Loss, Trace
+from autograder.inspector.words import count
 
 
 def close(a: float, b: float) -> bool:
@@ -54,7 +55,7 @@ def check_mean_loss(reported: float, losses: list[Loss], name: str, where: str =
         hint = f" It is the mean divided by accum_steps={accum_steps}: log the loss before dividing it."
     return [diagnosis(
         "wrong-loss-values",
-        f"{name}{where} was {reported:.6g}, but the mean of the {len(losses)} batch losses your "
+        f"{name}{where} was {reported:.6g}, but the mean of the {count(len(losses), 'batch loss')} your "
         f"loop computed was {expected[0]:.6g}.{hint}")]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.groups import expected_gradient, flat, size_ratio, training_groups
 from autograder.inspector.trace import Trace
+from autograder.inspector.words import count, times
 
 
 @dataclass
@@ -22,10 +23,6 @@ class Plan:
     batches: int  # training batches it backpropagates
     accum_steps: int = 1
     unit: str = "batch"  # one step per "batch" or per "epoch" (full-batch train_loop)
-
-
-def _times(n: int) -> str:
-    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
 
 
 def late_backwards(trace: Trace) -> list:
@@ -50,15 +47,16 @@ def check_order(trace: Trace, plan: Plan) -> list[Diagnosis]:
     found = []
     if not backwards:
         forwards = sum(1 for f in trace.forwards if f.grad_enabled and (f.batch is None or f.batch.split != "val"))
-        steps = f", so all {len(trace.steps)} optimizer steps found `.grad` empty" if trace.steps else ""
+        steps = (f", so {'the' if len(trace.steps) == 1 else 'all'} {count(len(trace.steps), 'optimizer step')} "
+                 f"found `.grad` empty" if trace.steps else "")
         found.append(diagnosis(
             "missing-backward",
-            f"The model ran {forwards} training forward passes, but no backward pass ever reached "
+            f"The model ran {count(forwards, 'training forward pass')}, but no backward pass ever reached "
             f"its parameters{steps}: no gradients were computed and the weights never changed."))
     if not stepped:
         found.append(diagnosis(
             "missing-step",
-            f"`optimizer.step()` never ran: {len(backwards)} backward passes filled `.grad`, but the "
+            f"`optimizer.step()` never ran: {count(len(backwards), 'backward pass')} filled `.grad`, but the "
             f"weights never changed. (`optimizer.step` without parentheses does nothing.)"))
     if found:
         return found
@@ -71,12 +69,11 @@ def check_order(trace: Trace, plan: Plan) -> list[Diagnosis]:
     found += _stale(trace, groups, plan)
     if plan.accum_steps == 1 and len(stepped) != plan.steps:
         epochs = plan.unit == "epoch"
-        what = f"{plan.steps} epochs" if epochs else f"{plan.batches} training batches"
+        what = count(plan.steps, "epoch") if epochs else count(plan.batches, "training batch")
         found.append(diagnosis(
             "wrong-step-count",
-            f"The optimizer stepped {_times(len(stepped))} for {what}; it should step once per "
-            f"{'epoch' if epochs else 'batch'} ({plan.steps} steps).",
-            fix="Call `optimizer.step()` once per epoch, after `loss.backward()`." if epochs else None))
+            f"The optimizer stepped {times(len(stepped))} for {what}; it should step once per "
+            f"{'epoch' if epochs else 'batch'} ({count(plan.steps, 'step')})."))
     return found
 
 
@@ -92,7 +89,7 @@ def _double_backward(groups) -> list[Diagnosis]:
     worst = max(len(loss.backward_seqs) for loss in twice.values())
     return [diagnosis(
         "double-backward",
-        f"{len(twice)} loss{'es' if len(twice) > 1 else ''} went through `backward()` more than once "
+        f"{count(len(twice), 'loss')} went through `backward()` more than once "
         f"(up to {worst} times each): every extra backward adds the same gradient to `.grad` again, "
         f"so the step moves the weights {worst}× too far.")]
 
@@ -104,7 +101,7 @@ def _step_before_backward(trace: Trace, late: list) -> Diagnosis:
     found = "empty" if trace.steps[step_number - 1].empty else "the previous batch's gradients"
     return diagnosis(
         "step-before-backward",
-        f"In {len(late)} of the loop's iterations `optimizer.step()` ran after the forward pass "
+        f"In {len(late)} of the loop's iterations, `optimizer.step()` ran after the forward pass "
         f"but before `loss.backward()`: at step {step_number} the optimizer found `.grad` {found}, "
         f"so each update used stale or no gradients.")
 

@@ -32,6 +32,18 @@ from torch.optim import optimizer as optimizer_hooks
 from autograder.inspector.trace import BackwardPass, Forward, Loss, Step, Trace
 
 
+def mode_layers(model: torch.nn.Module) -> tuple:
+    """'dropout' and/or 'batch-norm': what train and eval mode change in this model."""
+    kinds = []
+    for module in model.modules():
+        kind = ("dropout" if isinstance(module, torch.nn.modules.dropout._DropoutNd)
+                else "batch-norm" if isinstance(module, torch.nn.modules.batchnorm._NormBase)
+                and module.track_running_stats else None)
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    return tuple(kinds)
+
+
 class _Marker:
     """Hangs on a loss's graph node; tells the recorder when a backward pass reaches it."""
 
@@ -52,7 +64,8 @@ class Recorder:
         self.model = fixture.model
         self.loss_fn = fixture.loss_fn
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.trace = Trace(param_shapes=[tuple(p.shape) for p in self.params])
+        self.trace = Trace(param_shapes=[tuple(p.shape) for p in self.params],
+                           mode_layers=mode_layers(self.model))
         self.busy = False
         self._seq = 0
         self._handles = []
@@ -131,16 +144,19 @@ class Recorder:
                 self._count_kept_graphs(loss)
 
     def _count_kept_graphs(self, newest: Loss):
-        """Older losses whose backward already ran but whose graph is still alive.
+        """Earlier losses whose backward already ran but whose graph is still alive.
 
         The previous loss may still sit in the `loss` variable, and one more may sit in a
-        variable of an outer scope, so a log is counted from two kept graphs on.
+        variable of an outer scope, so a log is counted from two kept graphs on among the
+        losses before those two; the figure reported counts every earlier loss.
         """
-        older = self._training_losses[:-2]
-        kept = sum(1 for loss in older if loss.backward_seqs and loss.alive)
-        if kept >= 2 and kept > self.trace.most_graphs_kept:
+        earlier = [loss for loss in self._training_losses[:-1] if loss.backward_seqs]
+        kept = sum(1 for loss in earlier if loss.alive)
+        older_kept = sum(1 for loss in self._training_losses[:-2] if loss.backward_seqs and loss.alive)
+        if older_kept >= 2 and kept > self.trace.most_graphs_kept:
             self.trace.most_graphs_kept = kept
             self.trace.kept_at_batch = len(self._training_losses)
+            self.trace.earlier_backwarded = len(earlier)
 
     # -- backward ---------------------------------------------------------------------
     def backward_reached(self, loss: Loss):

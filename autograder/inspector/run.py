@@ -3,15 +3,18 @@
     fixture = exercise.build(params)        # seeded model, data, loaders, optimizer
     with Recorder(fixture):                  # global torch hooks write a Trace
         outcome = run_guarded(function, ...) # time limit, output captured, state restored
-    diagnoses = errors + exercise.judge(trace, result, fixture)
+    diagnoses = errors + exercise.judge(trace, result, fixture)   # or: the model was never called
+    report = exercise's own sections and fixes (`exercise.teach`)
 """
 import torch
 
+from autograder.diagnoses import diagnosis
 from autograder.exercises import get_exercise
 from autograder.inspector.errors import explain_outcome
 from autograder.inspector.recorder import Recorder
 from autograder.inspector.report import Report
 from autograder.inspector.sandbox import run_guarded
+from autograder.inspector.values import describe
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds; a correct function needs a few hundredths
 
@@ -38,6 +41,18 @@ def _one_per_code(diagnoses: list) -> list:
     return kept
 
 
+def never_called(trace, result, exercise, fixture) -> list:
+    """A function that returned without touching the model: one plain diagnosis, not a
+    list of everything a loop that never ran also failed to do."""
+    if trace.forwards or trace.losses or trace.backwards or trace.steps:
+        return []
+    return [diagnosis(
+        "model-never-called",
+        f"Your function never called the model, so nothing was {exercise.purpose}: with "
+        f"{exercise.workload(fixture)} to go through, the model ran 0 forward passes, and the function "
+        f"returned {describe(result)} without it.")]
+
+
 def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float = DEFAULT_TIME_LIMIT,
                  **overrides) -> Report:
     """Run `function` once on the exercise's public (or hidden) fixtures; return its Report."""
@@ -54,5 +69,7 @@ def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float
     trace = recorder.trace
     found = explain_outcome(outcome, trace, learner_file, time_limit)
     if outcome.error is None and not outcome.timed_out:
-        found += exercise.judge(trace, outcome.result, fixture)
-    return Report(name, hidden, _one_per_code(found), params, outcome.seconds, outcome.output)
+        found += (never_called(trace, outcome.result, exercise, fixture)
+                  or exercise.judge(trace, outcome.result, fixture))
+    found = exercise.teach(_one_per_code(found))
+    return Report(name, hidden, found, params, outcome.seconds, outcome.output)

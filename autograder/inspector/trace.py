@@ -93,3 +93,5 @@ class Trace:
     param_shapes: list = field(default_factory=list)
     most_graphs_kept: int = 0  # largest number of older backwarded loss graphs alive at once
     kept_at_batch: int = 0  # the training loss number at which that was seen
+    earlier_backwarded: int = 0  # at that moment: earlier training losses whose backward had run
+    mode_layers: tuple = ()  # layers of the model that act differently in train and eval mode

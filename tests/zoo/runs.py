@@ -1,4 +1,4 @@
-"""Functions that raise, hang, or leave torch's global settings changed (any exercise)."""
+"""Functions that raise, hang, never call the model, or leave torch's global settings changed."""
 import itertools
 
 import torch
@@ -119,3 +119,45 @@ def leaves_a_global_hook(model, loader, loss_fn, optimizer):
         optimizer.step()
         total += loss.item()
     return total / len(loader)
+
+
+# -- model-never-called: the function returns something without ever running the model ---
+@case("train_loop", "model-never-called")
+def placeholder_losses(model, loss_fn, optimizer, X, y, epochs):
+    return [0.0] * epochs
+
+
+@case("train_epoch", "model-never-called")
+def loop_skeleton_without_body(model, loader, loss_fn, optimizer):
+    model.train()
+    batches = 0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        batches += 1
+    return 0.0 / max(batches, 1)
+
+
+@case("train_epoch_accumulate", "model-never-called")
+def returns_an_argument(model, loader, loss_fn, optimizer, accum_steps):
+    return float(accum_steps)
+
+
+@case("evaluate", "model-never-called")
+def counts_labels_only(model, loader, loss_fn):
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for _, yb in loader:
+            total += len(yb)
+    return 0.0, correct / total
+
+
+@case("fit", "model-never-called")
+def history_without_training(model, train_loader, val_loader, loss_fn, optimizer, epochs):
+    history = {"train_loss": [], "val_loss": [], "val_acc": []}
+    for _ in range(epochs):
+        model.train()
+        model.eval()
+        for key in history:
+            history[key].append(0.0)
+    return history
