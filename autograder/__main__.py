@@ -7,7 +7,7 @@ import importlib
 import sys
 
 VERBS = {
-    "check": "autograder.check.cli",
+    "check": "autograder.self_check.cli",
     "grade": "autograder.grade.cli",
 }
 

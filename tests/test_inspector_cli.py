@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from autograder.check.cli import main
+from autograder.self_check.cli import main
 
 CORRECT_EPOCH = '''
 import torch
@@ -77,3 +77,10 @@ def test_command_line_entry_point(tmp_path):
                            "train_epoch"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "[missing-zero-grad]" in done.stdout
+
+
+def test_importing_the_command_line_leaves_the_check_function_alone():
+    import autograder
+    import autograder.self_check.cli  # noqa: F401
+
+    assert callable(autograder.check) and autograder.check.__module__ == "autograder.api"

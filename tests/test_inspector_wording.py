@@ -6,7 +6,7 @@ import re
 import pytest
 
 from autograder import EXERCISES, assert_passes, inspect
-from autograder.api import check  # `autograder.check` is shadowed once the CLI subpackage is imported
+from autograder import check
 from autograder.inspector.values import describe
 from autograder.inspector.words import count, listed
 from zoo import evaluate as zoo_evaluate

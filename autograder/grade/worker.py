@@ -70,8 +70,7 @@ def _warm_up():
 
     from autograder.grade import executor, integrity
     shell = executor.make_shell()
-    # Only what a notebook itself imports: pre-importing a subpackage such as
-    # `autograder.check` would shadow the function `autograder.check` of the same name.
+    # Only what a notebook itself imports, so the warm worker looks like a fresh kernel.
     for name in ["numpy", "torch", "torch.nn", "torch.optim", "torch.utils.data", "torch._dynamo", "matplotlib",
                  "matplotlib.pyplot", "ipywidgets", "ipykernel.zmqshell", "tqdm.auto",
                  "course_helpers", "autograder", "autograder.expect"]:

@@ -6,7 +6,7 @@ Exit status: 0 the function passes, 1 a bug was found, 2 the file cannot be used
 import argparse
 import sys
 
-from autograder.check.loader import UnusableFile, load_function
+from autograder.self_check.loader import UnusableFile, load_function
 from autograder.diagnoses import CONCERNS
 from autograder.exercises import EXERCISES
 from autograder.inspector.run import DEFAULT_TIME_LIMIT, run_exercise
