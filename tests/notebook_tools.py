@@ -40,3 +40,16 @@ def errors(cell) -> list[dict]:
 def stderr_text(cell) -> str:
     return "".join(out.get("text", "") for out in cell.get("outputs", [])
                    if out.get("output_type") == "stream" and out.get("name") == "stderr")
+
+
+def headings(notebook) -> set[str]:
+    """The `##` section headings of a notebook (what diagnoses link to)."""
+    return {line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("## ")}
+
+
+def cell_by_grade_id(notebook, grade_id):
+    """The one cell with this nbgrader grade_id (an assertion error if not exactly one)."""
+    found = [cell for cell in notebook.cells if nbgrader_meta(cell).get("grade_id") == grade_id]
+    assert len(found) == 1, f"expected exactly one cell with grade_id {grade_id!r}, found {len(found)}"
+    return found[0]

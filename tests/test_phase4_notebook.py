@@ -14,7 +14,7 @@ import re
 import nbformat
 import pytest
 
-from notebook_tools import NOTEBOOK_ROOT, is_test_cell, nbgrader_meta
+from notebook_tools import NOTEBOOK_ROOT, cell_by_grade_id, headings, is_test_cell, nbgrader_meta
 
 PATH = NOTEBOOK_ROOT / "04_training_loop" / "04_training_loop.ipynb"
 REQUIRED_HEADINGS = {"The five steps of the loop", "Forgetting zero_grad", "Stepping before backward",
@@ -25,17 +25,6 @@ CALL = re.compile(r'assert_passes\("(\w+)", (\w+), concern="(\w+)"(, hidden=True
 @pytest.fixture(scope="module")
 def notebook():
     return nbformat.read(PATH, as_version=4)
-
-
-def headings(notebook) -> set[str]:
-    return {line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
-            for line in cell.source.splitlines() if line.startswith("## ")}
-
-
-def cell_by_grade_id(notebook, grade_id):
-    found = [cell for cell in notebook.cells if nbgrader_meta(cell).get("grade_id") == grade_id]
-    assert len(found) == 1, f"expected exactly one cell with grade_id {grade_id!r}, found {len(found)}"
-    return found[0]
 
 
 def concern_cells(notebook) -> dict[str, nbformat.NotebookNode]:
