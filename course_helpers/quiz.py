@@ -38,12 +38,32 @@ class QuizBox(widgets.VBox):
     """
 
     question: Question | None = None
+    _shown_in_cell: object = None
+
+    def _ipython_display_(self):
+        """Show once per cell: `multiple_choice(...)` as a cell's last line displays the
+        question and returns it, and IPython would otherwise show it a second time."""
+        cell = _execution_count()
+        if cell is not None and cell == self._shown_in_cell:
+            return
+        self._shown_in_cell = cell
+        parent = super()
+        if hasattr(parent, "_ipython_display_"):  # ipywidgets 7
+            parent._ipython_display_()
+        else:  # ipywidgets 8
+            display(parent._repr_mimebundle_(), raw=True)
 
     def __repr__(self) -> str:
         if self.question is None:
             return super().__repr__()
         lines = [self.question.text] + [f"  ( ) {option}" for option in self.question.options]
         return "\n".join(lines + ["(Run the notebook to pick an answer and see why.)"])
+
+
+def _execution_count():
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "execution_count", None)
 
 
 def multiple_choice(text: str, options: dict[str, str], correct: str) -> widgets.VBox:
@@ -61,5 +81,5 @@ def multiple_choice(text: str, options: dict[str, str], correct: str) -> widgets
     buttons.observe(on_pick, names="value")
     box = QuizBox([widgets.HTML(f"<b>{text}</b>"), buttons, answer])
     box.question = question
-    display(box)
+    box._ipython_display_()
     return box

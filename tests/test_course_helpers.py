@@ -128,3 +128,15 @@ def test_start_uses_one_cpu_thread_unless_told_otherwise(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_quiz_shown_by_its_cell_is_not_shown_again_as_the_cells_value(monkeypatch):
+    shown = []
+    monkeypatch.setattr("course_helpers.quiz._execution_count", lambda: 7)
+    monkeypatch.setattr("course_helpers.quiz.display", lambda *args, **kwargs: shown.append(args))
+    box = multiple_choice("Q?", {"a": "yes", "b": "no"}, "a")
+    box._ipython_display_()          # IPython showing the cell's last value
+    assert len(shown) == 1
+    monkeypatch.setattr("course_helpers.quiz._execution_count", lambda: 8)
+    box._ipython_display_()          # shown again from a later cell: allowed
+    assert len(shown) == 2
