@@ -17,13 +17,6 @@ def new_figure(width: float = 8.0, height: float = 3.0, columns: int = 1) -> tup
     return figure, axes
 
 
-def png_bytes(figure: Figure, dpi: int = 72) -> bytes:
-    """Render a figure to PNG bytes with the Agg canvas (no display needed)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 def show_static(figure: Figure) -> None:
     """Display a figure as a plain PNG output (what nbconvert and GitHub can show)."""
     from IPython.display import Image, display
@@ -46,8 +39,8 @@ def quick_figure(width: float, height: float, columns: int = 1, dpi: int = 72) -
     return figure, axes
 
 
-def fast_png_bytes(figure: Figure) -> bytes:
-    """Draw a figure and encode it as PNG quickly (see `canvas_png_bytes`)."""
+def png_bytes(figure: Figure) -> bytes:
+    """Draw a figure with the Agg canvas (no display needed) and encode it as PNG quickly."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)

@@ -207,11 +207,11 @@ def test_epochs_slider_sets_the_curve_length(explorer):
 def test_partial_redraw_matches_a_full_redraw(explorer):
     from PIL import Image, ImageChops
     import io
-    from course_helpers.plotting import fast_png_bytes
+    from course_helpers.plotting import png_bytes
 
     explorer.learning_rate.value = 0.01
     quick = Image.open(io.BytesIO(explorer.image.value)).convert("RGB")
-    full = Image.open(io.BytesIO(fast_png_bytes(explorer.figure))).convert("RGB")
+    full = Image.open(io.BytesIO(png_bytes(explorer.figure))).convert("RGB")
     # Anti-aliased edges may round differently where the line crosses a marker: a few pixels.
     differing = (np.asarray(ImageChops.difference(quick, full)).max(axis=2) > 8).sum()
     assert differing < 20

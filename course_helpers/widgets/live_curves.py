@@ -17,7 +17,7 @@ import time
 import ipywidgets as widgets
 from matplotlib.ticker import MaxNLocator
 
-from course_helpers.plotting import fast_png_bytes, fix_text_positions, plain_log_axis, quick_figure
+from course_helpers.plotting import png_bytes, fix_text_positions, plain_log_axis, quick_figure
 from course_helpers.widgets.display import ShownOncePerCell, show_widget, widget_bundle
 
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
@@ -55,7 +55,7 @@ class LiveCurves(ShownOncePerCell):
             if log:
                 plain_log_axis(panel)
         self.axes = axes
-        self.image = widgets.Image(format="png", value=fast_png_bytes(self.figure))
+        self.image = widgets.Image(format="png", value=png_bytes(self.figure))
         self.image.add_class("live-curves-image")
         self.image.width = str(int(self.figure.bbox.width))  # shown at its own size: sharp, not scaled
         self._last_draw = -math.inf
@@ -93,7 +93,7 @@ class LiveCurves(ShownOncePerCell):
         for panel in self.axes:
             panel.relim()
             panel.autoscale_view()
-        self.image.value = fast_png_bytes(self.figure)
+        self.image.value = png_bytes(self.figure)
         self._last_draw = time.perf_counter()
         self._undrawn = False
 
