@@ -1,11 +1,11 @@
 """nbgrader's configuration for the course: run instructors' commands from this folder.
 
-`notebooks/<phase>/` is the source of each assignment (one phase = one assignment).
+`source/<phase>/` is the source of each assignment (one phase = one assignment).
 """
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "training-loop"
-c.CourseDirectory.source_directory = "notebooks"
+c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 # Stubs go inside function bodies so a release notebook always runs top to bottom.

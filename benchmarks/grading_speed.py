@@ -47,7 +47,7 @@ def phase4_course(folder: Path) -> Path:
     """A course holding the real phase-4 notebook, released with nbgrader."""
     folder.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    shutil.copytree(ROOT / "notebooks" / ASSIGNMENT, folder / "notebooks" / ASSIGNMENT,
+    shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "notebooks" / ASSIGNMENT,
                     ignore=shutil.ignore_patterns("runs", "checkpoints", "*.pt", ".ipynb_checkpoints"))
     run([os.path.abspath(sys.executable), "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], folder)
     return folder
@@ -68,7 +68,7 @@ def phase4_variants() -> dict[str, callable]:
 
 
 def submit_phase4(course: Path, students: int) -> None:
-    source = nbformat.read(str(course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    source = nbformat.read(str(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     solutions = {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(lambda m: m.group(1), cell.source)
                  for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
     release = nbformat.read(str(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)

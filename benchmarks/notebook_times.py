@@ -28,7 +28,7 @@ def run_time(path: Path) -> tuple[float, int]:
 
 
 def main(paths: list[str]) -> None:
-    notebooks = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+    notebooks = [Path(p) for p in paths] or sorted((ROOT / "source").glob("*/*.ipynb"))
     total = 0.0
     for path in notebooks:
         seconds, failed = run_time(path)

@@ -25,7 +25,7 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def main(paths: list[str]) -> None:
-    targets = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+    targets = [Path(p) for p in paths] or sorted((ROOT / "source").glob("*/*.ipynb"))
     for path in targets:
         notebook = nbformat.read(path, as_version=4)
         nbformat.write(clean(notebook), path)

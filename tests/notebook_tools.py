@@ -5,11 +5,11 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_ROOT = ROOT / "notebooks"
+NOTEBOOK_ROOT = ROOT / "source"
 
 
 def source_notebooks() -> list[Path]:
-    """Every phase notebook: notebooks/<assignment>/<assignment>.ipynb, found by globbing."""
+    """Every phase notebook: source/<assignment>/<assignment>.ipynb, found by globbing."""
     return sorted(NOTEBOOK_ROOT.glob("*/*.ipynb"))
 
 

@@ -27,7 +27,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASE_4 = ROOT / "notebooks" / "04_training_loop" / "04_training_loop.ipynb"
+PHASE_4 = ROOT / "source" / "04_training_loop" / "04_training_loop.ipynb"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 PYTHON = os.path.abspath(sys.executable)  # may be relative; not resolved: that would leave the venv
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -142,7 +142,7 @@ def test_colab_installs_the_package_from_a_fresh_folder(tmp_path, wheel, bare_py
 
 def test_checkout_finds_the_package_without_installing(tmp_path, bare_python, monkeypatch):
     python, site = bare_python
-    folder = ROOT / "notebooks"
+    folder = ROOT / "source"
     notebooks = sorted(folder.glob("*/*.ipynb"))
     path = notebooks[0] if notebooks else set_up_notebook(tmp_path)
     jupyter = kernel_spec(tmp_path, "checkout", python, colab=False, env={})

@@ -12,7 +12,7 @@ from zoo import all_cases
 from zoo import train_epoch as zoo_epoch
 from zoo import train_loop as zoo_loop
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "source"
 
 
 def headings(phase: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""Course CI: every notebook under notebooks/ is checked here, found by itself.
+"""Course CI: every source notebook under source/ is checked here, found by itself.
 
 For each phase notebook:
 - it is committed clean, its nbgrader metadata is valid, and it opens with the set-up cell;
@@ -28,7 +28,7 @@ ALLOWED_RELEASE_ERRORS = {"NotImplementedError", "AssertionError"}
 
 
 def test_course_has_notebooks():
-    assert NOTEBOOKS, "no notebooks found under notebooks/*/"
+    assert NOTEBOOKS, "no notebooks found under source/*/"
     for path in NOTEBOOKS:
         assert path.stem == path.parent.name, f"{path}: the notebook must be named like its folder"
 
@@ -99,7 +99,7 @@ def release_course(tmp_path_factory):
     """A scratch copy of the course where nbgrader generates every release notebook."""
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "notebooks", course / "notebooks",
+    shutil.copytree(ROOT / "source", course / "source",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs", "checkpoints", "*.pt"))
     return course
 

@@ -15,8 +15,8 @@ import pytest
 
 from notebook_tools import ROOT, is_test_cell, nbgrader_meta
 
-PHASE_2 = ROOT / "notebooks" / "02_autograd" / "02_autograd.ipynb"
-PHASE_3 = ROOT / "notebooks" / "03_losses_optimizers" / "03_losses_optimizers.ipynb"
+PHASE_2 = ROOT / "source" / "02_autograd" / "02_autograd.ipynb"
+PHASE_3 = ROOT / "source" / "03_losses_optimizers" / "03_losses_optimizers.ipynb"
 
 
 def exercises(path) -> dict[str, list[str]]:

@@ -47,6 +47,6 @@ def test_every_python_package_ships_in_the_wheel():
     assert on_disk <= listed, f"packages missing from pyproject.toml: {sorted(on_disk - listed)}"
 
 
-def test_nbgrader_uses_the_notebooks_folder():
+def test_nbgrader_uses_the_source_folder():
     config = (ROOT / "nbgrader_config.py").read_text()
-    assert 'c.CourseDirectory.source_directory = "notebooks"' in config
+    assert 'c.CourseDirectory.source_directory = "source"' in config

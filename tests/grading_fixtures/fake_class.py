@@ -25,7 +25,7 @@ CELL_SECONDS = 3
 CONFIG = '''\
 c = get_config()
 c.CourseDirectory.course_id = "fake-course"
-c.CourseDirectory.source_directory = "notebooks"
+c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
 c.Execute.timeout = CELL_SECONDS
@@ -195,7 +195,7 @@ def attempt(name, action):
     except BaseException as error:
         probes[name] = "blocked: " + type(error).__name__
 attempt("gradebook", lambda: open("COURSE_ROOT/gradebook.db", "rb").read(16))
-attempt("source", lambda: os.listdir("COURSE_ROOT/notebooks/04_training_loop"))
+attempt("source", lambda: os.listdir("COURSE_ROOT/source/04_training_loop"))
 attempt("other_student", lambda: os.listdir("COURSE_ROOT/submitted/alice"))
 attempt("network", lambda: socket.create_connection(("127.0.0.1", PROBE_PORT), timeout=2))
 probes["processes"] = len([p for p in os.listdir("/proc") if p.isdigit()])
@@ -265,7 +265,7 @@ def make_course(root: Path, cell_seconds: float = CELL_SECONDS) -> Path:
     needs a longer one, since its limit also covers `import torch` in a cold kernel."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", f"{cell_seconds:g}"))
-    source = root / "notebooks" / ASSIGNMENT
+    source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     nbformat.write(source_notebook(), str(source / f"{ASSIGNMENT}.ipynb"))
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
@@ -382,8 +382,8 @@ def make_inspected_course(root: Path) -> Path:
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    (root / "notebooks" / INSPECTED).mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(root / "notebooks" / INSPECTED / f"{INSPECTED}.ipynb"))
+    (root / "source" / INSPECTED).mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(root / "source" / INSPECTED / f"{INSPECTED}.ipynb"))
     nbgrader(root, "generate_assignment", INSPECTED, "--force")
     release = nbformat.read(str(root / "release" / INSPECTED / f"{INSPECTED}.ipynb"), as_version=4)
     for student, source in INSPECTED_STUDENTS.items():
