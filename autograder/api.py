@@ -10,7 +10,7 @@ import weakref
 from collections import OrderedDict
 
 from autograder.exercises import get_exercise
-from autograder.inspector.run import DEFAULT_TIME_LIMIT, run_exercise
+from autograder.runner import DEFAULT_TIME_LIMIT, run_exercise
 from autograder.inspector.report import Report
 from autograder.render import html, text, text_diagnoses
 

@@ -92,6 +92,7 @@ _LOOP = "04_training_loop"
 _DATA = "05_data_loading"
 _AUTOGRAD = "02_autograd"
 _CLASSIFIER = "06_classifier"
+_LOSSES = "03_losses_optimizers"
 
 _ALL = [
     # runs: the learner's function could not be watched to the end
@@ -136,6 +137,21 @@ _ALL = [
     Code("wrong-step-count", "order", "The optimizer stepped the wrong number of times",
          "Call `optimizer.step()` once per batch, inside the batch loop.",
          Section(_DATA, "The per-batch loop")),
+    # order, judged by effect: what each update did against the given optimizer's update
+    Code("foreign-update", "order", "The weights were not updated by the given optimizer",
+         "Update the weights only with the optimizer you were given: `optimizer.step()`.",
+         Section(_LOOP, "The five steps of the loop")),
+    Code("scaled-gradient", "order", "Every gradient was scaled by a constant",
+         "Call `backward()` on the mean loss itself (`loss.backward()`); only gradient accumulation "
+         "divides it (by `accum_steps`).",
+         Section(_LOSSES, "The learning rate")),
+    Code("over-clipped", "order", "Clipping cut every gradient to a sliver",
+         "Clip at a norm near the gradients' usual size (`max_norm=1.0`), or do not clip.",
+         Section(_LOOP, "Gradient clipping")),
+    Code("graph-cut", "order", "No gradient reached the weights",
+         "Compute the loss from the model's output itself, with autograd on: no `.detach()`, `.data` or "
+         "`torch.no_grad()` in the training forward pass.",
+         Section(_AUTOGRAD, "Turning autograd off")),
     # accumulation: stepping every accum_steps batches on purpose
     Code("unscaled-accumulation", "accumulation", "Accumulated gradients had the wrong scale",
          "Divide each batch's loss by `accum_steps` before `backward()`: `(loss / accum_steps).backward()`.",
@@ -169,6 +185,15 @@ _ALL = [
          "Report the loss computed on each batch's forward pass, as `loss.item()`, averaged as the "
          "exercise asks.",
          Section(_LOOP, "Logging the loss with .item()")),
+    Code("partial-validation", "numbers", "Validation skipped batches",
+         "Measure every batch of the validation loader and average over all of them.",
+         Section(_CLASSIFIER, "Validation without gradients")),
+    Code("wrong-validation-data", "numbers", "Validation did not measure the validation data",
+         "Validate on `val_loader`, the loader meant for measuring, not on `train_loader`.",
+         Section(_CLASSIFIER, "A full training run")),
+    Code("stale-validation", "numbers", "A validation number was not measured in its own epoch",
+         "Validate once per epoch, right after that epoch's training, and log that epoch's own numbers.",
+         Section(_CLASSIFIER, "A full training run")),
     Code("wrong-accuracy", "numbers", "The accuracy is wrong",
          "Count `(outputs.argmax(dim=1) == targets).sum().item()` over every batch and divide by "
          "the number of examples.",

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from autograder.inspector.run import run_exercise  # noqa: E402
+from autograder.runner import run_exercise  # noqa: E402
 from zoo import all_cases  # noqa: E402
 
 

@@ -23,6 +23,8 @@ class Exercise:
     hidden: dict = {}
     lessons: dict[str, Lesson] = {}
     purpose = "trained"  # what a function that never calls the model failed to do
+    trains = True  # a loss curve is worth drawing
+    reference = None  # a correct implementation of the contract (a plain function)
 
     def workload(self, fixture) -> str:
         """What a correct function works through, in words: "5 epochs", "8 batches"."""
@@ -49,6 +51,11 @@ class Exercise:
     def judge(self, trace, result, fixture) -> list:
         """The diagnoses for a run that returned normally."""
         raise NotImplementedError
+
+    def follow_up(self, function, fixture, result, time_limit: float) -> list:
+        """Diagnoses that need the learner's function called again (resuming a run, say), through
+        `autograder.inspector.sandbox.run_guarded`. Most exercises need none."""
+        return []
 
 
 def weights(model: torch.nn.Module) -> list[torch.Tensor]:

@@ -1,8 +1,8 @@
 """Phase 6, `evaluate(model, loader, loss_fn) -> tuple[float, float]`: measure, change nothing.
 
 Evaluation mode, no gradient tracking, no weight change; returns (mean loss, accuracy
-in [0, 1]). The fixture hands the model over in *training* mode, so a missing
-`model.eval()` shows.
+in [0, 1]). The fixture hands the model over in *training* mode, with dropout and batch-norm,
+so a missing `model.eval()` shows and changes the numbers.
 """
 from autograder.diagnoses import Lesson, Section, diagnosis
 from autograder.exercises.base import Exercise, weights, weights_changed
@@ -11,19 +11,36 @@ from autograder.exercises.fixtures import (BatchBook, Fixture, classification_da
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_validation, validation_forwards
 from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
+from autograder.inspector.validation import check_coverage
 from autograder.inspector.values import describe, read_float
 from autograder.inspector.words import count
+import torch
 from torch import nn
+
+
+def evaluate(model, loader, loss_fn):
+    """The contract, written plainly."""
+    model.eval()
+    total, correct, count_ = 0.0, 0, 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            outputs = model(inputs)
+            total += loss_fn(outputs, targets).item() * len(targets)
+            correct += (outputs.argmax(dim=1) == targets).sum().item()
+            count_ += len(targets)
+    return total / count_, correct / count_
 
 
 class Evaluate(Exercise):
     name = "evaluate"
     phase = "06_classifier"
     function_name = "evaluate"
+    reference = staticmethod(evaluate)
+    trains = False
     signature = "evaluate(model, loader, loss_fn) -> tuple[float, float]"
     concerns = ("modes", "logging", "numbers")
     public = dict(seed=0, samples=48, batch_size=12, features=6, hidden=16, classes=3,
-                  dropout=0.0, batchnorm=False, training=True)
+                  dropout=0.2, batchnorm=True, training=True)
     hidden = dict(seed=31, samples=45, batch_size=9, features=8, hidden=12, classes=4,
                   dropout=0.3, batchnorm=True, training=True)
     purpose = "measured"
@@ -40,7 +57,7 @@ class Evaluate(Exercise):
     def build(self, params):
         book = BatchBook()
         x, y = classification_data(params["seed"], params["samples"], params["features"], params["classes"])
-        loader = recording_loader(x, y, params["batch_size"], book, "val")
+        loader = recording_loader(x, y, params["batch_size"], book, "val", params["device"])
         model = make_model(params["seed"], params["features"], params["hidden"], params["classes"],
                            dropout=params["dropout"], batchnorm=params["batchnorm"],
                            training=params["training"]).to(params["device"])
@@ -51,6 +68,7 @@ class Evaluate(Exercise):
     def judge(self, trace, result, fixture):
         changed = weights_changed(fixture.extra["before"], fixture.model)
         found = check_validation(trace, weights_changed=changed)
+        found += check_coverage(trace, len(fixture.args[1]), fixture.params["samples"], "evaluate")
         found += check_kept_graphs(trace)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return found + [diagnosis("wrong-return-type",

@@ -8,21 +8,36 @@ there are several epochs, so a `model.train()` called only once shows in epoch 2
 from autograder.diagnoses import diagnosis
 from autograder.exercises.base import Exercise
 from autograder.exercises.fixtures import Fixture
-from autograder.exercises.train_epoch import classifier_fixture
+from autograder.exercises.evaluate import evaluate
+from autograder.exercises.train_epoch import classifier_fixture, train_epoch
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode, check_validation, validation_forwards
 from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
 from autograder.inspector.order import Plan, check_order
+from autograder.inspector.updates import check_updates
+from autograder.inspector.validation import check_history, epoch_windows
 from autograder.inspector.values import describe, read_float_list
 from autograder.inspector.words import count
 
 KEYS = ("train_loss", "val_loss", "val_acc")
 
 
+def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs):
+    """The contract, written plainly: the curve a correct loop draws on the same fixtures."""
+    history = {key: [] for key in KEYS}
+    for _ in range(epochs):
+        history["train_loss"].append(train_epoch(model, train_loader, loss_fn, optimizer))
+        val_loss, val_acc = evaluate(model, val_loader, loss_fn)
+        history["val_loss"].append(val_loss)
+        history["val_acc"].append(val_acc)
+    return history
+
+
 class Fit(Exercise):
     name = "fit"
     phase = "06_classifier"
     function_name = "fit"
+    reference = staticmethod(fit)
     signature = "fit(model, train_loader, val_loader, loss_fn, optimizer, epochs) -> dict"
     concerns = ("order", "modes", "logging", "numbers")
     public = dict(seed=0, samples=48, val_samples=24, batch_size=8, epochs=3, features=6, hidden=16,
@@ -36,11 +51,12 @@ class Fit(Exercise):
     def build(self, params):
         model, (train, val), loss_fn, optimizer, book = classifier_fixture(params, val=True)
         return Fixture((model, train, val, loss_fn, optimizer, params["epochs"]), model, loss_fn,
-                       optimizer, book, params, extra={"batches": len(train)})
+                       optimizer, book, params, extra={"batches": len(train), "val_batches": len(val)})
 
     def judge(self, trace, result, fixture):
         epochs, batches = fixture.params["epochs"], fixture.extra["batches"]
         found = check_order(trace, Plan(steps=epochs * batches, batches=epochs * batches))
+        found += check_updates(trace)
         found += check_train_mode(trace)
         found += check_validation(trace)
         found += check_kept_graphs(trace)
@@ -55,64 +71,46 @@ class Fit(Exercise):
                                                is_loss=key != "val_acc")
             found += problems
             lists[key] = values
-        for epoch, window in enumerate(_epoch_windows(trace, epochs)):
-            where = f" for epoch {epoch + 1}"
-            trained, measured, val_passes = _passes_in(trace, window)
+        windows = epoch_windows(trace, epochs)
+        for epoch, window in enumerate(windows):
+            trained, measured = _train_passes_in(trace, window)
             if lists["train_loss"] is not None and trained:
                 found += check_mean_loss(
                     lists["train_loss"][epoch], batch_losses(trace, "train", trained[0]),
-                    "The returned history['train_loss']", where,
+                    "The returned history['train_loss']", f" for epoch {epoch + 1}",
                     alternatives=tuple(batch_losses(trace, "train", p, trained=False) for p in measured))
-            val_passes = val_passes or [epoch]
-            if lists["val_loss"] is not None:
-                found += check_mean_loss(
-                    lists["val_loss"][epoch], batch_losses(trace, "val", val_passes[-1], trained=False),
-                    "The returned history['val_loss']", where,
-                    alternatives=tuple(batch_losses(trace, "val", p, trained=False) for p in val_passes))
-            if lists["val_acc"] is not None:
-                found += check_accuracy(
-                    lists["val_acc"][epoch], _val_forwards(trace, val_passes[-1]),
-                    "The returned history['val_acc']", where,
-                    alternatives=tuple(_val_forwards(trace, p) for p in val_passes))
+        val_batches = fixture.extra["val_batches"]
+        for key, kind in (("val_loss", "loss"), ("val_acc", "acc")):
+            if lists[key] is None:
+                continue
+            problems, unexplained = check_history(trace, key, lists[key], epochs, val_batches, kind)
+            found += problems
+            for epoch in unexplained:
+                found += _plain_number(trace, key, kind, lists[key][epoch], epoch, windows[epoch])
         return found
 
 
-def _val_forwards(trace, epoch):
-    return [f for f in validation_forwards(trace) if f.batch.epoch == epoch]
-
-
-def _epoch_windows(trace, epochs):
-    """(first seq, last seq) of each epoch: from one training pass to the next.
-
-    A training pass is a pass over the training loader whose losses went through
-    backward; measurement passes and validation passes belong to the window they fall in.
-    """
-    starts = []
-    for loss in trace.losses:
-        batch = loss.forward.batch if loss.forward else None
-        if loss.backward_seqs and batch is not None and batch.split == "train":
-            if not starts or starts[-1][0] != batch.epoch:
-                starts.append((batch.epoch, loss.forward.seq))
-    starts = starts[:epochs]
-    bounds = [seq for _, seq in starts[1:]] + [float("inf")]
-    return [(seq, end) for (_, seq), end in zip(starts, bounds)]
-
-
-def _passes_in(trace, window):
-    """(training passes, measurement passes over training data, validation passes) in a window."""
+def _plain_number(trace, key, kind, figure, epoch, window):
+    """A validation number that matches no pass the run measured: compare it with the epoch's own."""
     start, end = window
-    trained, measured, val = [], [], []
+    own = [f for f in validation_forwards(trace) if start <= f.seq < end]
+    if not own:
+        return []
+    last = max(f.batch.epoch for f in own)
+    name, where = f"The returned history[{key!r}]", f" for epoch {epoch + 1}"
+    if kind == "loss":
+        return check_mean_loss(figure, batch_losses(trace, "val", last, trained=False), name, where)
+    return check_accuracy(figure, [f for f in own if f.batch.epoch == last], name, where)
+
+
+def _train_passes_in(trace, window):
+    """(training passes, measurement passes over the training data) whose forwards lie in a window."""
+    start, end = window
+    trained, measured = [], []
     for forward in trace.forwards:
-        batch = forward.batch
-        if batch is None or not start <= forward.seq < end:
+        if forward.split != "train" or not start <= forward.seq < end:
             continue
-        if batch.split == "val":
-            target = val
-        elif any(l.forward is forward and l.backward_seqs for l in trace.losses):
-            target = trained
-        else:
-            target = measured
-        if batch.epoch not in target:
-            target.append(batch.epoch)
-    measured = [p for p in measured if p not in trained]
-    return trained, measured, val
+        target = trained if forward.trained else measured
+        if forward.batch.epoch not in target:
+            target.append(forward.batch.epoch)
+    return trained, [p for p in measured if p not in trained]

@@ -10,52 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from autograder.inspector.trace import Batch
-
-
-def content_key(tensor: torch.Tensor) -> bytes:
-    """A key that finds a batch again from its values, wherever the learner moved it."""
-    data = tensor.detach()
-    if data.device.type != "cpu":
-        data = data.cpu()
-    return str(tuple(data.shape)).encode() + data.contiguous().numpy().tobytes()
-
-
-class BatchBook:
-    """Remembers every batch the fixture loaders handed out, findable by content."""
-
-    def __init__(self):
-        self.batches: list[Batch] = []
-        self._by_key: dict[bytes, Batch] = {}
-        self._epochs: dict[str, int] = {}
-        self._index: dict[str, int] = {}
-
-    def new_pass(self, split: str) -> None:
-        self._epochs[split] = self._epochs.get(split, -1) + 1
-        self._index[split] = 0
-
-    def add(self, split: str, x: torch.Tensor, y: torch.Tensor) -> Batch:
-        batch = Batch(split, self._epochs.get(split, 0), self._index.get(split, 0), x, y)
-        self._index[split] = batch.index + 1
-        self.batches.append(batch)
-        self._by_key[content_key(x)] = batch  # the latest pass wins
-        return batch
-
-    def find(self, x) -> Batch | None:
-        if not isinstance(x, torch.Tensor) or x.dtype.is_complex:
-            return None
-        try:
-            return self._by_key.get(content_key(x))
-        except (RuntimeError, TypeError):
-            return None
-
-    @property
-    def latest(self) -> Batch | None:
-        """The batch handed out last: where a forward pass on transformed inputs came from."""
-        return self.batches[-1] if self.batches else None
-
-    def passes(self, split: str) -> int:
-        return self._epochs.get(split, -1) + 1
+from autograder.inspector.batches import BatchBook
 
 
 class _CountingSampler(Sampler):
@@ -73,23 +28,25 @@ class _CountingSampler(Sampler):
 
 
 class _Collate:
-    """Stacks a batch like the default collate, then writes it in the book."""
+    """Stacks a batch like the default collate, puts it on the learner's device, then writes
+    it in the book: on a GPU, a loop that never calls `.to(device)` still works, as it
+    does with the course's own loaders."""
 
-    def __init__(self, book: BatchBook, split: str):
-        self.book, self.split = book, split
+    def __init__(self, book: BatchBook, split: str, device: str = "cpu"):
+        self.book, self.split, self.device = book, split, device
 
     def __call__(self, samples):
-        x = torch.stack([s[0] for s in samples])
-        y = torch.stack([s[1] for s in samples])
+        x = torch.stack([s[0] for s in samples]).to(self.device)
+        y = torch.stack([s[1] for s in samples]).to(self.device)
         self.book.add(self.split, x, y)
         return x, y
 
 
-def recording_loader(x, y, batch_size: int, book: BatchBook, split: str) -> DataLoader:
-    """A real DataLoader over (x, y) whose batches the book remembers."""
+def recording_loader(x, y, batch_size: int, book: BatchBook, split: str, device: str = "cpu") -> DataLoader:
+    """A real DataLoader over (x, y) whose batches, on `device`, the book remembers."""
     return DataLoader(TensorDataset(x, y), batch_size=batch_size,
                       sampler=_CountingSampler(len(x), book, split),
-                      collate_fn=_Collate(book, split))
+                      collate_fn=_Collate(book, split, device))
 
 
 def classification_data(seed: int, n: int, features: int, classes: int):

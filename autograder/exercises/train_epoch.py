@@ -14,6 +14,7 @@ from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
 from autograder.inspector.numbers import batch_losses, check_mean_loss
 from autograder.inspector.order import Plan, check_order
+from autograder.inspector.updates import check_updates
 from autograder.inspector.values import read_float
 from autograder.inspector.words import count
 
@@ -25,11 +26,24 @@ PHASE5_LESSONS = {
 }
 
 
+def train_epoch(model, loader, loss_fn, optimizer):
+    """The contract, written plainly: the curve a correct loop draws on the same fixtures."""
+    model.train()
+    losses = []
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
 def classifier_fixture(params, *, val: bool = False):
     """Model, training loader (and a validation loader), cross-entropy, optimizer, book."""
     book = BatchBook()
     x, y = classification_data(params["seed"], params["samples"], params["features"], params["classes"])
-    train = recording_loader(x, y, params["batch_size"], book, "train")
+    train = recording_loader(x, y, params["batch_size"], book, "train", params["device"])
     model = make_model(params["seed"], params["features"], params["hidden"], params["classes"],
                        dropout=params["dropout"], batchnorm=params["batchnorm"],
                        training=params["training"]).to(params["device"])
@@ -38,7 +52,7 @@ def classifier_fixture(params, *, val: bool = False):
     if val:
         vx, vy = classification_data(params["seed"] + 1, params["val_samples"], params["features"],
                                      params["classes"])
-        loaders.append(recording_loader(vx, vy, params["batch_size"], book, "val"))
+        loaders.append(recording_loader(vx, vy, params["batch_size"], book, "val", params["device"]))
     return model, loaders, nn.CrossEntropyLoss(), optimizer, book
 
 
@@ -46,6 +60,7 @@ class TrainEpoch(Exercise):
     name = "train_epoch"
     phase = "05_data_loading"
     function_name = "train_epoch"
+    reference = staticmethod(train_epoch)
     signature = "train_epoch(model, loader, loss_fn, optimizer) -> float"
     concerns = ("order", "modes", "logging", "numbers")
     public = dict(seed=0, samples=64, batch_size=8, features=6, hidden=16, classes=3, optimizer="sgd",
@@ -66,6 +81,7 @@ class TrainEpoch(Exercise):
         batches = fixture.extra["batches"]
         value, found = read_float(result, "The returned mean loss", is_loss=True)
         found += check_order(trace, Plan(steps=batches, batches=batches))
+        found += check_updates(trace)
         found += check_train_mode(trace)
         found += check_kept_graphs(trace)
         if value is not None:

@@ -14,14 +14,31 @@ from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
 from autograder.inspector.numbers import batch_losses, check_mean_loss
 from autograder.inspector.order import Plan, check_order
+from autograder.inspector.updates import check_updates
 from autograder.inspector.values import read_float
 from autograder.inspector.words import count
+
+
+def train_epoch_accumulate(model, loader, loss_fn, optimizer, accum_steps):
+    """The contract, written plainly: the curve a correct loop draws on the same fixtures."""
+    model.train()
+    optimizer.zero_grad()
+    losses = []
+    for i, (inputs, targets) in enumerate(loader):
+        loss = loss_fn(model(inputs), targets)
+        (loss / accum_steps).backward()
+        losses.append(loss.item())
+        if (i + 1) % accum_steps == 0 or i + 1 == len(loader):
+            optimizer.step()
+            optimizer.zero_grad()
+    return sum(losses) / len(losses)
 
 
 class TrainEpochAccumulate(Exercise):
     name = "train_epoch_accumulate"
     phase = "05_data_loading"
     function_name = "train_epoch_accumulate"
+    reference = staticmethod(train_epoch_accumulate)
     signature = "train_epoch_accumulate(model, loader, loss_fn, optimizer, accum_steps) -> float"
     concerns = ("order", "accumulation", "modes", "logging", "numbers")
     public = dict(seed=0, samples=80, batch_size=8, accum_steps=4, features=6, hidden=16, classes=3,
@@ -43,6 +60,7 @@ class TrainEpochAccumulate(Exercise):
         value, found = read_float(result, "The returned mean loss", is_loss=True)
         found += check_order(trace, Plan(steps=-(-batches // k), batches=batches, accum_steps=k))
         found += check_accumulation(trace, batches, k)
+        found += check_updates(trace, accum_steps=k)
         found += check_train_mode(trace)
         found += check_kept_graphs(trace)
         if value is not None:

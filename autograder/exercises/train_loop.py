@@ -9,26 +9,46 @@ from autograder.diagnoses import Lesson, Section
 from autograder.exercises.base import Exercise
 from autograder.exercises.fixtures import BatchBook, Fixture, make_model, make_optimizer, regression_data
 from autograder.inspector.kept_graphs import check_kept_graphs
-from autograder.inspector.numbers import batch_losses, check_loss_list
+from autograder.inspector.numbers import check_loss_list, value
+from autograder.inspector.modes import check_train_mode
 from autograder.inspector.order import Plan, check_order
+from autograder.inspector.updates import check_updates
 from autograder.inspector.values import read_float_list
 from autograder.inspector.words import count
 
 _LOOP = "04_training_loop"
 
 
+def train(model, loss_fn, optimizer, X, y, epochs):
+    """The contract, written plainly: the curve a correct loop draws on the same fixtures."""
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
 class TrainLoop(Exercise):
     name = "train_loop"
     phase = "04_training_loop"
     function_name = "train"
+    reference = staticmethod(train)
     signature = "train(model, loss_fn, optimizer, X, y, epochs) -> list[float]"
-    concerns = ("order", "logging", "numbers")
+    concerns = ("order", "modes", "logging", "numbers")
     public = dict(seed=0, samples=32, features=3, hidden=8, epochs=5, optimizer="sgd", lr=0.05,
-                  dropout=0.0, batchnorm=False, training=True)
+                  dropout=0.1, batchnorm=False, training=False)
     hidden = dict(seed=1234, samples=40, features=5, hidden=12, epochs=7, optimizer="sgd", lr=0.05,
                   dropout=0.2, batchnorm=True, training=False)
     # Full batch: there is no batch loop yet, and phase 5 comes later.
     lessons = {
+        "train-mode-missing": Lesson(
+            Section(_LOOP, "The five steps of the loop"),
+            "Call `model.train()` at the start of the function, before the epoch loop: the model may "
+            "arrive in evaluation mode."),
         "missing-zero-grad": Lesson(
             Section(_LOOP, "Forgetting zero_grad"),
             "Call `optimizer.zero_grad()` once per epoch, inside the epoch loop, before `loss.backward()`."),
@@ -61,10 +81,12 @@ class TrainLoop(Exercise):
         epochs = fixture.params["epochs"]
         values, found = read_float_list(result, "The returned list of losses", epochs, is_loss=True)
         found += check_order(trace, Plan(steps=epochs, batches=epochs, unit="epoch"))
+        found += check_updates(trace)
+        found += check_train_mode(trace)
         found += check_kept_graphs(trace)
         if values is not None:
-            losses = batch_losses(trace, "train")
-            trained = [loss for loss in losses if loss.backward_seqs]
-            found += check_loss_list(values, trained if len(trained) == epochs else losses,
+            passes = [f for f in trace.forwards if f.split == "train" and f.grad_enabled and value(f) is not None]
+            trained = [f for f in passes if f.trained]
+            found += check_loss_list(values, trained if len(trained) == epochs else passes,
                                      "The returned loss")
         return found

@@ -62,9 +62,9 @@ def _cleared_inside_group(groups):
     for number, group in enumerate(groups, 1):
         seen = []
         for position, backward in enumerate(group.backwards):
-            repeat = bool(backward.losses) and all(any(l is s for s in seen) for l in backward.losses)
-            seen += backward.losses
-            if position > 0 and not repeat and not backward.stale:
+            repeat = bool(backward.forwards) and all(any(f is s for s in seen) for f in backward.forwards)
+            seen += backward.forwards
+            if position > 0 and not repeat and not backward.stale and backward.reached_weights:
                 return number, position + 1
     return None
 

@@ -24,9 +24,28 @@ def _learner_line(error: BaseException, learner_file: str) -> str:
 
 
 def _step_came_between(trace: Trace) -> bool:
-    """Did an optimizer step run after the last loss that could be backpropagated?"""
-    trained = [loss for loss in trace.losses if loss.own_grads is not None]
-    return bool(trained) and any(step.seq > trained[-1].seq for step in trace.steps)
+    """Did an optimizer step run after the last forward pass that built a graph?"""
+    tracked = [f for f in trace.forwards if f.grad_enabled]
+    steps = trace.steps + trace.foreign_steps
+    return bool(tracked) and any(step.seq > tracked[-1].seq for step in steps)
+
+
+def _graph_cut(trace: Trace, where: str) -> Diagnosis:
+    """`backward()` on a loss with no graph: say why it had none."""
+    training = [f for f in trace.forwards if f.split != "val"]
+    untracked = [f for f in training if not f.grad_enabled]
+    if training and len(untracked) == len(training):
+        why = (f"the model's {count(len(training), 'forward pass')} ran with gradient tracking off "
+               f"(under `torch.no_grad()` or `inference_mode`), so the loss had no graph back to the weights")
+        fix = "Run the training forward pass with autograd on: keep `torch.no_grad()` for validation only."
+    else:
+        why = ("the model's output was cut from its graph before the loss (`.detach()`, `.data`, `.item()` or "
+               "a new tensor built from it), so the loss had no graph back to the weights")
+        fix = "Compute the loss from the model's output itself: `loss = loss_fn(model(inputs), targets)`."
+    return diagnosis(
+        "graph-cut",
+        f"`loss.backward()` crashed with \"element 0 of tensors does not require grad\"{where} after "
+        f"{count(len(trace.forwards), 'forward pass')}: {why}.", fix=fix)
 
 
 def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limit: float) -> list[Diagnosis]:
@@ -36,7 +55,7 @@ def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limi
             "timeout",
             f"Your function was stopped after {time_limit:g} s; on these small fixtures it should "
             f"finish in well under a second. It ran {count(len(trace.forwards), 'forward pass')} and "
-            f"{count(len(trace.steps), 'optimizer step')} before it was stopped."))
+            f"{count(trace.facts()['steps'], 'optimizer step')} before it was stopped."))
     elif outcome.error is not None:
         found.append(_explain_error(outcome.error, trace, learner_file))
     if outcome.state_changes:
@@ -54,8 +73,10 @@ def _explain_error(error: BaseException, trace: Trace, learner_file: str) -> Dia
         return diagnosis(
             "step-before-backward",
             f"`loss.backward()` crashed with \"one of the variables needed for gradient computation has "
-            f"been modified by an inplace operation\"{where} after {count(len(trace.steps), 'optimizer step')}: "
+            f"been modified by an inplace operation\"{where} after {count(trace.facts()['steps'], 'optimizer step')}: "
             f"`optimizer.step()` had already changed the weights this loss was computed from.")
+    if "does not require grad and does not have a grad_fn" in text and trace.forwards:
+        return _graph_cut(trace, where)
     if "backward through the graph a second time" in text:
         return diagnosis(
             "double-backward",

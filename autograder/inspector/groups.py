@@ -20,34 +20,35 @@ class Group:
     step: Step | None = None  # None for passes left over after the last step
 
     @property
-    def losses(self) -> list:
-        """The distinct losses this group's backward passes reached, in order."""
+    def forwards(self) -> list:
+        """The distinct forward passes this group's backward passes went through, in order."""
         seen = []
         for backward in self.backwards:
-            for loss in backward.losses:
-                if all(loss is not s for s in seen):
-                    seen.append(loss)
-        return seen
+            for forward in backward.forwards:
+                if all(forward is not s for s in seen):
+                    seen.append(forward)
+        return sorted(seen, key=lambda f: f.seq)
 
     @property
     def size(self) -> int:
-        """How many batches fed this group (distinct losses; a pass with no known loss counts one)."""
-        return len(self.losses) + sum(1 for b in self.backwards if not b.losses)
+        """How many batches fed this group (a pass through no known forward pass counts one)."""
+        return len(self.forwards) + sum(1 for b in self.backwards if not b.forwards)
 
-
-def is_validation(backward: BackwardPass) -> bool:
-    return any(loss.split == "val" for loss in backward.losses)
+    @property
+    def reached_weights(self) -> bool:
+        return any(b.reached_weights for b in self.backwards)
 
 
 def training_groups(trace: Trace) -> list[Group]:
-    """Groups in order; the last one has step None when backward passes came after the last step."""
+    """Groups in order, cut at the given optimizer's steps; the last one has step None when
+    backward passes came after the last step. Validation backward passes are left out."""
     groups, current, last_was_val = [], Group(), False
     for event in trace.events:
         if isinstance(event, BackwardPass):
-            last_was_val = is_validation(event)
+            last_was_val = event.validation
             if not last_was_val:
                 current.backwards.append(event)
-        elif isinstance(event, Step):
+        elif isinstance(event, Step) and event.fixture_optimizer:
             if last_was_val and not current.backwards:
                 continue  # a step on validation gradients: the modes checks report it
             current.step = event
@@ -66,11 +67,12 @@ def flat(grads: list, shapes: list) -> torch.Tensor:
 
 
 def expected_gradient(group: Group, shapes: list, divide_by: int) -> torch.Tensor | None:
-    """The sum of the group's losses' own gradients, divided as the exercise asks."""
-    losses = group.losses
-    if not losses or any(loss.own_grads is None for loss in losses) or len(losses) != group.size:
+    """The gradient of the given loss summed over the group's forward passes, divided as the
+    exercise asks: what a correct loop's step would have found in `.grad`."""
+    forwards = group.forwards
+    if not forwards or any(f.reference_grads is None for f in forwards) or len(forwards) != group.size:
         return None
-    return sum(flat(loss.own_grads, shapes) for loss in losses) / divide_by
+    return sum(flat(f.reference_grads, shapes) for f in forwards) / divide_by
 
 
 def scale(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:

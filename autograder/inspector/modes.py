@@ -6,7 +6,6 @@ when each pass began, and which loader's batch went in. `model.train(False)`,
 `set_grad_enabled(False)` and decorators all show up the same way.
 """
 from autograder.diagnoses import Diagnosis, diagnosis
-from autograder.inspector.groups import is_validation
 from autograder.inspector.trace import BackwardPass, Forward, Step, Trace
 from autograder.inspector.words import count, listed, times
 
@@ -83,7 +82,7 @@ def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagno
             f"{len(tracked)} of {count(len(forwards), 'validation forward pass')} ran with gradient tracking on "
             f"(the first at {_where(tracked[0], several)}): autograd built a graph for every batch that nobody "
             f"needed."))
-    backwards = [b for b in trace.backwards if is_validation(b)]
+    backwards = [b for b in trace.backwards if b.validation]
     val_steps = _steps_after_validation_backward(trace)
     if backwards or val_steps or weights_changed:
         what = []
@@ -104,7 +103,7 @@ def _steps_after_validation_backward(trace: Trace) -> int:
     count, last_backward_val = 0, False
     for event in trace.events:
         if isinstance(event, BackwardPass):
-            last_backward_val = is_validation(event)
+            last_backward_val = event.validation
         elif isinstance(event, Step) and last_backward_val:
             count += 1
     return count

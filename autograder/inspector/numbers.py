@@ -1,51 +1,66 @@
 """The numbers a function reports, against the numbers its own run computed.
 
-Losses are compared with the loss values the run really produced (recorded when the
-loss function ran), and accuracy with the model outputs the run really produced, so
-a bug of order or mode never also shows up here as a wrong number. A mean over
+Losses are compared with what the given loss function says of the model outputs the
+run really produced (however the learner computed their own loss), and accuracy with
+those outputs, so a bug of order or mode never also shows up here as a wrong number. A mean over
 batches may be plain or weighted by batch size; both are accepted.
 """
+import math
+
 from autograder.diagnoses import Diagnosis, diagnosis
-from autograder.inspector.trace import Forward, Loss, Trace
+from autograder.inspector.trace import Forward, Trace
 from autograder.inspector.words import count
 
 
 def close(a: float, b: float) -> bool:
+    """Equal up to float noise; inf equals inf and NaN equals NaN (a run that blew up reports them)."""
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return True
     return abs(a - b) <= 1e-4 * max(1.0, abs(b))
 
 
-def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bool = True) -> list[Loss]:
-    """One loss per forward pass on `split` (in pass `epoch`), in order.
+def value(forward: Forward) -> float | None:
+    """The loss of one forward pass: the given loss function's value on its output, or,
+    where that could not be computed, the loss the learner's code computed from it alone."""
+    if forward.reference is not None:
+        return forward.reference
+    return forward.losses[0].value if forward.losses else None
 
-    Per forward, the loss that went through backward counts, else the first computed
-    from it. With `trained`, only forwards that ran with autograd on count (a
-    measurement pass under no_grad is not training).
+
+def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bool = True) -> list[Forward]:
+    """One forward pass per batch of `split` (in pass `epoch`), in order, each with a loss value.
+
+    Per batch, the pass that went through backward counts, else the last one. With
+    `trained`, only passes that ran with autograd on count (a measurement pass under
+    no_grad is not training).
     """
     chosen = {}
-    for loss in trace.losses:
-        forward = loss.forward
-        if forward is None or forward.batch is None or forward.batch.split != split:
+    for forward in trace.forwards:
+        batch = forward.batch
+        if batch is None or batch.split != split or value(forward) is None:
             continue
-        if (epoch is not None and forward.batch.epoch != epoch) or (trained and not forward.grad_enabled):
+        if (epoch is not None and batch.epoch != epoch) or (trained and not forward.grad_enabled):
             continue
-        current = chosen.get(id(forward))
-        if current is None or (loss.backward_seqs and not current.backward_seqs):
-            chosen[id(forward)] = loss
-    return sorted(chosen.values(), key=lambda loss: loss.forward.seq)
+        key = (batch.epoch, batch.index)
+        current = chosen.get(key)
+        if current is None or forward.trained or not current.trained:
+            chosen[key] = forward
+    return sorted(chosen.values(), key=lambda forward: forward.seq)
 
 
-def means(losses: list[Loss]) -> tuple[float, float] | None:
+def means(forwards: list[Forward]) -> tuple[float, float] | None:
     """(plain mean of the batch losses, mean weighted by batch size)."""
-    if not losses:
+    if not forwards:
         return None
-    plain = sum(l.value for l in losses) / len(losses)
-    weighted = sum(l.value * l.size for l in losses) / sum(l.size for l in losses)
+    values = [value(f) for f in forwards]
+    plain = sum(values) / len(values)
+    weighted = sum(v * f.size for v, f in zip(values, forwards)) / sum(f.size for f in forwards)
     return plain, weighted
 
 
-def check_mean_loss(reported: float, losses: list[Loss], name: str, where: str = "",
+def check_mean_loss(reported: float, losses: list[Forward], name: str, where: str = "",
                     accum_steps: int = 1, alternatives: tuple = ()) -> list[Diagnosis]:
-    """Pass when `reported` is the mean of `losses`, or of one of the `alternatives` lists."""
+    """Pass when `reported` is the mean loss of the passes `losses`, or of one of the `alternatives`."""
     expected = means(losses)
     others = [m for other in alternatives if (m := means(other)) is not None]
     if expected is None or any(close(reported, e) for pair in [expected, *others] for e in pair):
@@ -59,8 +74,8 @@ def check_mean_loss(reported: float, losses: list[Loss], name: str, where: str =
         f"loop computed was {expected[0]:.6g}.{hint}")]
 
 
-def check_loss_list(reported: list[float], losses: list[Loss], name: str) -> list[Diagnosis]:
-    expected = [l.value for l in losses]
+def check_loss_list(reported: list[float], forwards: list[Forward], name: str) -> list[Diagnosis]:
+    expected = [value(f) for f in forwards]
     if len(expected) != len(reported):
         return []  # a count problem is reported by the order checks
     for epoch, (mine, theirs) in enumerate(zip(reported, expected), 1):

@@ -25,19 +25,29 @@ class Plan:
     unit: str = "batch"  # one step per "batch" or per "epoch" (full-batch train_loop)
 
 
+def _start(backward) -> int | None:
+    """Where the graph of a backward pass began: its earliest forward pass."""
+    return backward.forwards[0].seq if backward.forwards else None
+
+
 def late_backwards(trace: Trace) -> list:
     """First backward passes of losses that an optimizer step came between (forward → step → backward)."""
     late = []
     for group in training_groups(trace):
         for backward in group.backwards:
-            for loss in backward.losses:
-                if loss.backward_seqs[0] != backward.seq:
-                    continue
-                start = loss.forward.seq if loss.forward is not None else loss.seq  # the graph began there
-                if any(start < step.seq < backward.seq for step in trace.steps):
-                    late.append(backward)
-                    break
+            root = backward.root
+            start = _start(backward)
+            if start is None or (root is not None and root.backward_seqs[0] != backward.seq):
+                continue
+            if any(start < step.seq < backward.seq for step in trace.steps):
+                late.append(backward)
     return late
+
+
+def foreign_updates(trace: Trace) -> bool:
+    """Did something other than the given optimizer change the weights?"""
+    return (any(s.moved > 0 for s in trace.foreign_steps)
+            or any(not change.restored for change in trace.weight_changes))
 
 
 def check_order(trace: Trace, plan: Plan) -> list[Diagnosis]:
@@ -46,19 +56,22 @@ def check_order(trace: Trace, plan: Plan) -> list[Diagnosis]:
     backwards = [b for g in groups for b in g.backwards]
     found = []
     if not backwards:
-        forwards = sum(1 for f in trace.forwards if f.grad_enabled and (f.batch is None or f.batch.split != "val"))
+        forwards = sum(1 for f in trace.forwards if f.grad_enabled and f.split != "val")
         steps = (f", so {'the' if len(trace.steps) == 1 else 'all'} {count(len(trace.steps), 'optimizer step')} "
                  f"found `.grad` empty" if trace.steps else "")
+        unchanged = "" if trace.weights_changed else " and the weights never changed"
         found.append(diagnosis(
             "missing-backward",
-            f"The model ran {count(forwards, 'training forward pass')}, but no backward pass ever reached "
-            f"its parameters{steps}: no gradients were computed and the weights never changed."))
-    if not stepped:
+            f"The model ran {count(forwards, 'training forward pass')}, but `backward()` never ran on a loss "
+            f"computed from them{steps}: no gradients were computed{unchanged}."))
+    if not stepped and not foreign_updates(trace):
+        unchanged = ("the weights never changed" if not trace.weights_changed
+                     else "the optimizer you were given never updated the weights")
         found.append(diagnosis(
             "missing-step",
-            f"`optimizer.step()` never ran: {count(len(backwards), 'backward pass')} filled `.grad`, but the "
-            f"weights never changed. (`optimizer.step` without parentheses does nothing.)"))
-    if found:
+            f"`optimizer.step()` never ran: {count(len(backwards), 'backward pass')} filled `.grad`, but "
+            f"{unchanged}. (`optimizer.step` without parentheses does nothing.)"))
+    if found or not stepped:
         return found
 
     found += _double_backward(groups)
@@ -96,7 +109,7 @@ def _double_backward(groups) -> list[Diagnosis]:
 
 def _step_before_backward(trace: Trace, late: list) -> Diagnosis:
     first = late[0]
-    start = first.loss.forward.seq if first.loss.forward is not None else first.loss.seq
+    start = _start(first)
     step_number = next(i for i, s in enumerate(trace.steps, 1) if s.seq > start)
     found = "empty" if trace.steps[step_number - 1].empty else "the previous batch's gradients"
     return diagnosis(
@@ -107,7 +120,7 @@ def _step_before_backward(trace: Trace, late: list) -> Diagnosis:
 
 
 def _cleared_before_step(groups, late) -> list[Diagnosis]:
-    on_time = [g for g in groups if g.step is not None and g.step.empty
+    on_time = [g for g in groups if g.step is not None and g.step.empty and g.reached_weights
                and any(all(b is not x for x in late) for b in g.backwards)]
     if not on_time:
         return []
@@ -115,8 +128,8 @@ def _cleared_before_step(groups, late) -> list[Diagnosis]:
     return [diagnosis(
         "zero-grad-after-backward",
         f"At {len(on_time)} of {stepped} steps the optimizer found `.grad` empty although "
-        f"`loss.backward()` had just run: the gradients were cleared between `backward()` and "
-        f"`step()`, so the weights never moved.")]
+        f"`loss.backward()` had just filled it: the gradients were cleared between `backward()` and "
+        f"`step()`, so those steps had no gradient to follow.")]
 
 
 def _stale(trace: Trace, groups, plan: Plan) -> list[Diagnosis]:

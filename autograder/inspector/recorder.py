@@ -1,35 +1,46 @@
 """Global torch hooks that watch one run of a learner's function and write a Trace.
 
-The learner's code uses no wrapper: the fixture's model, loss and optimizer are
-ordinary torch objects, and what happens to them is seen from the outside.
+The learner's code uses no wrapper: the model, loss function and optimizer it is given
+are ordinary torch objects, and what happens to them is seen from the outside.
 
-- Global module forward hooks see every call of the model (its mode, whether autograd
-  is on, which batch went in) and of the loss function, or of any torch loss module a
-  learner made for themselves (the loss value). At each loss
-  we compute that loss's own gradient on the same graph (`retain_graph=True`), which
-  is the reference every optimizer step is compared with: it needs no second model,
-  and dropout masks and batch-norm statistics are the ones the learner's pass used.
-- A do-nothing pre-hook on each loss's graph node is its marker: it runs when a
-  backward pass reaches the loss, and it lives exactly as long as the node, so a weak
-  reference to it tells whether the learner kept the loss's graph alive.
-- Tensor hooks on the parameters run before a new gradient is added to `.grad`, so
-  they see gradients left over from earlier (FACTS: the natural place for stale grads).
-- The global optimizer step pre-hook copies the gradients every step is about to use
-  (the post-hook moves a step after the backward pass its closure ran, if any).
+- Forward passes: global module forward hooks see every call of the model (its mode,
+  whether autograd is on, which batch went in). On each output the given loss function
+  is evaluated against the batch's targets, and on the learner's own graph
+  (`retain_graph=True`) its gradient: the yardstick every step is compared with, however
+  the learner computed their loss (`nn` module, `torch.nn.functional`, a formula), with
+  the learner's own dropout masks and batch statistics. The output's graph node is
+  tagged (`node.metadata`), so a loss's graph tells which forward passes fed it.
+- Losses: the tensor `backward()` is called on *is* the loss (a `TorchFunctionMode` sees
+  `Tensor.backward`), whoever computed it; torch loss modules' outputs are recorded too.
+  Do-nothing pre-hooks on a loss's graph nodes are its markers: they run when a backward
+  pass reaches the loss, and live exactly as long as the nodes, so weak references to
+  them tell whether the learner kept the loss's graph alive.
+- Tensor hooks on the parameters run before a new gradient is added to `.grad`, so they
+  see gradients left over from earlier (FACTS: the natural place for stale gradients).
+- Steps: the global optimizer step hooks copy the gradients each step is about to use
+  and measure how far it moved the weights. Weights that change outside every step of
+  the given optimizer (an optimizer the learner built, `p -= lr * p.grad`, `.data`) are
+  noticed at the next forward pass, step, or at the end of the run.
 
 The inspector's own autograd calls set `busy`, so its hooks ignore them. Forward and
 step hooks also ignore other threads (another check running beside this one); backward
 hooks cannot, since autograd runs them on its own threads for GPU tensors.
 """
 import threading
+import warnings
 import weakref
 
 import torch
 from torch.nn.modules import module as module_hooks
 from torch.nn.modules.loss import _Loss
 from torch.optim import optimizer as optimizer_hooks
+from torch.overrides import TorchFunctionMode
 
-from autograder.inspector.trace import BackwardPass, Forward, Loss, Step, Trace
+from autograder.inspector.trace import BackwardPass, Forward, Loss, Step, Trace, WeightChange
+
+FORWARD_KEY = "autograder.forward"
+LOSS_KEY = "autograder.loss"
+WALK_LIMIT = 2000  # graph nodes looked at per loss; a small model's graph has a few dozen
 
 
 def mode_layers(model: torch.nn.Module) -> tuple:
@@ -44,6 +55,42 @@ def mode_layers(model: torch.nn.Module) -> tuple:
     return tuple(kinds)
 
 
+def describe_optimizer(optimizer) -> str:
+    """'SGD (lr=0.1)', 'Adam (lr=0.01)'."""
+    if optimizer is None:
+        return ""
+    try:
+        lr = optimizer.param_groups[0]["lr"]
+        return f"{type(optimizer).__name__} (lr={float(lr):g})"
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return type(optimizer).__name__
+
+
+def walk(root) -> tuple[list, list]:
+    """From a loss's graph node: (forward passes it reaches, the loss-side nodes between
+    the root and the model's outputs)."""
+    forwards, loss_side = [], []
+    held, seen, stack = [], set(), [root]  # `held` keeps node wrappers alive so ids stay unique
+    while stack and len(held) < WALK_LIMIT:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        held.append(node)
+        metadata = node.metadata
+        forward = metadata.get(FORWARD_KEY)
+        if forward is not None:
+            if all(forward is not f for f in forwards):
+                forwards.append(forward)
+            continue
+        if hasattr(node, "variable"):
+            continue  # a leaf's AccumulateGrad node lives as long as the parameter: never a loss node
+        loss_side.append(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    forwards.sort(key=lambda f: f.seq)
+    return forwards, loss_side[:20]
+
+
 class _Marker:
     """Hangs on a loss's graph node; tells the recorder when a backward pass reaches it."""
 
@@ -56,129 +103,256 @@ class _Marker:
         return None
 
 
+class _BackwardWatch(TorchFunctionMode):
+    """Sees every `tensor.backward()` in the learner's code: the tensor is the step's loss."""
+
+    def __init__(self, recorder):
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.Tensor.backward and args and not self.recorder._elsewhere():
+            return self.recorder.run_backward(func, args, kwargs)
+        return func(*args, **kwargs)
+
+
 class Recorder:
     """A context manager: installs the hooks on enter, removes every one of them on exit."""
 
-    def __init__(self, fixture):
-        self.fixture = fixture
-        self.model = fixture.model
-        self.loss_fn = fixture.loss_fn
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.trace = Trace(param_shapes=[tuple(p.shape) for p in self.params],
-                           mode_layers=mode_layers(self.model))
+    def __init__(self, model, loss_fn, optimizer, book):
+        self.model, self.loss_fn, self.optimizer, self.book = model, loss_fn, optimizer, book
+        named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self.params = [p for _, p in named]
+        self.trace = Trace(param_names=[name for name, _ in named],
+                           param_shapes=[tuple(p.shape) for p in self.params],
+                           mode_layers=mode_layers(model), fixture_optimizer=describe_optimizer(optimizer))
         self.busy = False
         self._seq = 0
         self._handles = []
+        self._watch = None
         self._last_forward = None
-        self._training_losses = []
+        self._open = []  # (module, Forward) of the model call now running
+        self._parts = {id(m) for m in model.modules() if m is not model}
+        self._current_backward = None
         self._thread = None
+        self._initial = self._snapshot()
+        self._known = self._initial
+        self._states = [self._initial]  # every state the given optimizer left the weights in
+        self._before_step = None
+        self._trained = {}  # id(forward) -> (forward, [losses]) for kept-graph counting
 
     # -- installing -------------------------------------------------------------------
     def __enter__(self):
         self._thread = threading.get_ident()
         self._handles = [
-            module_hooks.register_module_forward_pre_hook(self._before_forward),
-            module_hooks.register_module_forward_hook(self._after_forward),
-            optimizer_hooks.register_optimizer_step_pre_hook(self._before_step),
-            optimizer_hooks.register_optimizer_step_post_hook(self._after_step),
+            module_hooks.register_module_forward_pre_hook(self._on_forward_start),
+            module_hooks.register_module_forward_hook(self._on_forward_end),
+            optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_start),
+            optimizer_hooks.register_optimizer_step_post_hook(self._on_step_end),
         ]
         for index, param in enumerate(self.params):
             self._handles.append(param.register_hook(self._param_hook(index, param)))
+        self._watch = _BackwardWatch(self)
+        self._watch.__enter__()
         return self
 
     def __exit__(self, *exc):
+        if self._watch is not None:
+            self._watch.__exit__(None, None, None)
+            self._watch = None
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._check_drift(at_end=True)
+        self.trace.weights_changed = self._differs(self._initial)
         return False
 
     def _next(self) -> int:
         self._seq += 1
         return self._seq
 
-    # -- forward ----------------------------------------------------------------------
+    def _add(self, event):
+        self.trace.events.append(event)
+        return event
+
     def _elsewhere(self) -> bool:
         return self.busy or threading.get_ident() != self._thread
 
-    def _before_forward(self, module, args):
-        if self._elsewhere() or module is not self.model:
+    # -- weights ----------------------------------------------------------------------
+    def _snapshot(self) -> list:
+        return [p.detach().clone() for p in self.params]
+
+    def _differs(self, state: list) -> bool:
+        """NaN counts as equal to NaN: weights that blew up and stayed NaN did not change."""
+        return any(not torch.equal(s, p.detach()) and not torch.allclose(s, p.detach(), rtol=0, atol=0, equal_nan=True)
+                   for s, p in zip(state, self.params))
+
+    def _largest_change(self, state: list) -> float:
+        changes = [float((p.detach() - s).abs().nan_to_num(nan=0.0).max()) for s, p in zip(state, self.params)
+                   if p.numel()]
+        return max(changes, default=0.0)
+
+    def _check_drift(self, at_end: bool = False):
+        """Weights that changed since the last step of any optimizer: changed by hand."""
+        self.busy = True
+        try:
+            if not self._differs(self._known):
+                return
+            largest = self._largest_change(self._known)
+            restored = any(not self._differs(state) for state in self._states)
+            self._add(WeightChange(self._next(), largest, restored=restored, at_end=at_end))
+            self._known = self._snapshot()
+        finally:
+            self.busy = False
+
+    # -- forward ----------------------------------------------------------------------
+    def _on_forward_start(self, module, args):
+        """A call of the model, or of one of its layers called on its own (`model[0](x)`)
+        outside any call of the model: both are forward passes of the model."""
+        if self._elsewhere() or self._open or (module is not self.model and id(module) not in self._parts):
             return None
-        book = self.fixture.book
-        batch = (book.find(args[0]) if args else None) or book.latest  # latest: inputs reshaped or scaled
-        forward = Forward(self._next(), batch, module.training, torch.is_grad_enabled())
-        self.trace.forwards.append(forward)
-        self.trace.events.append(forward)
+        self._check_drift()
+        batch = (self.book.find(args[0]) if args else None) or self.book.latest  # latest: inputs reshaped
+        forward = self._add(Forward(self._next(), batch, module.training, torch.is_grad_enabled()))
         self._last_forward = forward
+        self._open.append((module, forward))
         return None
 
-    def _after_forward(self, module, args, output):
+    def _on_forward_end(self, module, args, output):
         if self._elsewhere():
             return None
-        if module is self.model and self._last_forward is not None and isinstance(output, torch.Tensor):
-            self._last_forward.output = output.detach().cpu().clone()
+        if self._open and self._open[-1][0] is module:
+            _, forward = self._open.pop()
+            if isinstance(output, torch.Tensor):
+                self._measure(forward, output)
         elif (module is self.loss_fn or isinstance(module, _Loss)) and isinstance(output, torch.Tensor) \
                 and output.numel() == 1:
-            self._record_loss(args, output)
+            self._record_module_loss(output)
         return None
 
-    def _record_loss(self, args, output):
-        size = len(args[0]) if args and isinstance(args[0], torch.Tensor) and args[0].dim() else 1
-        loss = Loss(self._next(), self._last_forward, float(output.detach()), size)
-        self.trace.losses.append(loss)
-        self.trace.events.append(loss)
-        if output.requires_grad and output.grad_fn is not None:
-            self.busy = True
-            try:
-                grads = torch.autograd.grad(output, self.params, retain_graph=True, allow_unused=True)
-            except RuntimeError:
-                grads = None
-            finally:
-                self.busy = False
-            loss.own_grads = None if grads is None else [
-                None if g is None else g.detach().cpu().clone() for g in grads]
+    def _measure(self, forward: Forward, output: torch.Tensor):
+        """The output, the given loss function's value on it, and (training) its gradient."""
+        forward.output = output.detach().cpu().clone()
+        if output.grad_fn is not None:
+            output.grad_fn.metadata[FORWARD_KEY] = forward
+        if self.loss_fn is None or forward.batch is None:
+            return
+        self.busy = True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a shape the loss would broadcast is no model output
+                reference = self.loss_fn(output, forward.batch.y.to(output.device))
+            forward.reference = float(reference.detach())
+            if reference.requires_grad and forward.split != "val":
+                grads = torch.autograd.grad(reference, self.params, retain_graph=True, allow_unused=True)
+                forward.reference_grads = [None if g is None else g.detach().cpu().clone() for g in grads]
+        except (RuntimeError, TypeError, ValueError, IndexError, UserWarning):
+            pass  # outputs the given loss cannot read: the checks fall back to the learner's losses
+        finally:
+            self.busy = False
+
+    # -- losses -----------------------------------------------------------------------
+    def _new_loss(self, tensor: torch.Tensor) -> Loss:
+        value = float(tensor.detach().sum()) if tensor.numel() else float("nan")
+        loss = Loss(self._next(), value)
+        node = tensor.grad_fn
+        if node is None:
+            if self._last_forward is not None:
+                loss.forwards = [self._last_forward]
+                self._last_forward.losses.append(loss)
+            return self._add(loss)
+        forwards, loss_side = walk(node)
+        loss.forwards = forwards or ([self._last_forward] if self._last_forward is not None else [])
+        if len(loss.forwards) == 1:
+            loss.forwards[0].losses.append(loss)
+        node.metadata[LOSS_KEY] = loss
+        for part in loss_side or [node]:
             marker = _Marker(self, loss)
-            output.grad_fn.register_prehook(marker)
-            loss.marker = weakref.ref(marker)
-            if loss.split != "val":  # validation with autograd on is judged by the modes checks
-                self._training_losses.append(loss)
-                self._count_kept_graphs(loss)
+            part.register_prehook(marker)
+            loss.markers.append(weakref.ref(marker))
+        self._add(loss)
+        if forwards and loss.split != "val":  # validation with autograd on is judged by the modes checks
+            self._count_kept_graphs(loss)
+        return loss
+
+    def _record_module_loss(self, output: torch.Tensor):
+        if output.grad_fn is not None and LOSS_KEY in output.grad_fn.metadata:
+            return
+        self._new_loss(output)
 
     def _count_kept_graphs(self, newest: Loss):
-        """Earlier losses whose backward already ran but whose graph is still alive.
+        """Earlier training passes whose backward already ran but whose loss graph is still alive.
 
-        The previous loss may still sit in the `loss` variable, and one more may sit in a
+        The previous pass's loss may still sit in the `loss` variable, and one more in a
         variable of an outer scope, so a log is counted from two kept graphs on among the
-        losses before those two; the figure reported counts every earlier loss.
+        passes before those two; the figure reported counts every earlier pass.
         """
-        earlier = [loss for loss in self._training_losses[:-1] if loss.backward_seqs]
-        kept = sum(1 for loss in earlier if loss.alive)
-        older_kept = sum(1 for loss in self._training_losses[:-2] if loss.backward_seqs and loss.alive)
+        first = newest.forwards[0]
+        entry = self._trained.setdefault(id(first), (first, []))
+        entry[1].append(newest)
+        ordered = sorted(self._trained.values(), key=lambda item: item[0].seq)
+        earlier = [(f, losses) for f, losses in ordered if f is not first and f.seq < first.seq and f.trained]
+        kept = sum(1 for _, losses in earlier if any(l.alive for l in losses))
+        older_kept = sum(1 for _, losses in earlier[:-1] if any(l.alive for l in losses))
         if older_kept >= 2 and kept > self.trace.most_graphs_kept:
             self.trace.most_graphs_kept = kept
-            self.trace.kept_at_batch = len(self._training_losses)
+            self.trace.kept_at_batch = len(ordered)
             self.trace.earlier_backwarded = len(earlier)
 
     # -- backward ---------------------------------------------------------------------
-    def backward_reached(self, loss: Loss):
-        last = self.trace.events[-1] if self.trace.events else None
-        if isinstance(last, BackwardPass) and not last.params_seen:
-            backward = last  # the same traversal reached several losses (a summed loss)
+    def run_backward(self, func, args, kwargs):
+        """`tensor.backward()`: record the pass and its loss, then run it."""
+        tensor = args[0]
+        if tensor.grad_fn is not None and LOSS_KEY in tensor.grad_fn.metadata:
+            root = tensor.grad_fn.metadata[LOSS_KEY]
+        elif tensor.grad_fn is not None:
+            root = self._new_loss(tensor)
         else:
-            backward = BackwardPass(self._next())
-            self.trace.backwards.append(backward)
-            self.trace.events.append(backward)
-        backward.losses.append(loss)
-        loss.backward_seqs.append(backward.seq)
+            root = None
+        backward = self._add(BackwardPass(self._next(), root=root))
+        if root is not None:
+            self._join(backward, root)
+        self._current_backward = backward
+        try:
+            return func(*args, **kwargs)
+        except BaseException as error:
+            backward.error = str(error)
+            raise
+        finally:
+            self._current_backward = None
+
+    def _join(self, backward: BackwardPass, loss: Loss):
+        if all(loss is not l for l in backward.losses):
+            backward.losses.append(loss)
+        if backward.seq not in loss.backward_seqs:
+            loss.backward_seqs.append(backward.seq)
+        for forward in loss.forwards:
+            if all(forward is not f for f in backward.forwards):
+                backward.forwards.append(forward)
+            if backward.seq not in forward.backward_seqs:
+                forward.backward_seqs.append(backward.seq)
+
+    def backward_reached(self, loss: Loss):
+        backward = self._current_backward
+        if backward is None:  # autograd called without `tensor.backward()`
+            last = self.trace.events[-1] if self.trace.events else None
+            if isinstance(last, BackwardPass) and not last.params_seen:
+                backward = last  # the same traversal reached several losses (a summed loss)
+            else:
+                backward = self._add(BackwardPass(self._next()))
+        self._join(backward, loss)
 
     def _param_hook(self, index, param):
         def hook(grad):
             if self.busy:
                 return None
-            current = self.trace.events[-1] if self.trace.events else None
-            if not isinstance(current, BackwardPass) or index in current.params_seen:
-                current = BackwardPass(self._next())  # a backward that met no known loss
-                self.trace.backwards.append(current)
-                self.trace.events.append(current)
+            current = self._current_backward
+            if current is None:
+                last = self.trace.events[-1] if self.trace.events else None
+                current = last if isinstance(last, BackwardPass) and index not in last.params_seen else None
+            if current is None:
+                current = self._add(BackwardPass(self._next()))  # a backward that met no known loss
             current.params_seen.add(index)
             old = param.grad
             if old is not None and bool(old.detach().any()):
@@ -187,26 +361,39 @@ class Recorder:
         return hook
 
     # -- step -------------------------------------------------------------------------
-    def _before_step(self, optimizer, args, kwargs):
+    def _grads(self) -> list:
+        return [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.params]
+
+    def _on_step_start(self, optimizer, args, kwargs):
         if self._elsewhere():
             return None
-        grads = [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.params]
-        step = Step(self._next(), grads, optimizer is self.fixture.optimizer)
-        self.trace.steps.append(step)
-        self.trace.events.append(step)
+        self._check_drift()
+        self._add(Step(self._next(), self._grads(), optimizer is self.optimizer, describe_optimizer(optimizer)))
+        self._before_step = self._snapshot()
         return None
 
-    def _after_step(self, optimizer, args, kwargs):
-        """`step(closure)` runs clear → forward → backward inside the step: then the step
-        used the gradients the closure made, so it is recorded after them."""
-        if self._elsewhere() or not self.trace.steps:
+    def _on_step_end(self, optimizer, args, kwargs):
+        """Measure the step. `step(closure)` runs clear → forward → backward inside the step:
+        then the step used the gradients the closure made, so it is recorded after them."""
+        if self._elsewhere():
             return None
-        step = self.trace.steps[-1]
+        steps = [e for e in self.trace.events if isinstance(e, Step)]
+        if not steps:
+            return None
+        step = steps[-1]
         position = next(i for i in range(len(self.trace.events) - 1, -1, -1) if self.trace.events[i] is step)
         if any(isinstance(e, BackwardPass) for e in self.trace.events[position + 1:]):
             del self.trace.events[position]
             step.seq = self._next()
-            step.grads = [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.params]
-            self.trace.events.append(step)
+            step.grads = self._grads()
+            self._add(step)
+        self.busy = True
+        try:
+            if self._before_step is not None:
+                step.moved = self._largest_change(self._before_step)
+            self._known = self._snapshot()
+            if step.fixture_optimizer:
+                self._states.append(self._known)
+        finally:
+            self.busy = False
         return None
-

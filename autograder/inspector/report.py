@@ -12,6 +12,9 @@ class Report:
     params: dict = field(default_factory=dict)
     seconds: float = 0.0  # time the learner's function ran
     output: str = ""  # what the learner's function printed (captured, never shown in a test cell)
+    curve: list = field(default_factory=list)  # the learner's training losses, in the order computed
+    reference_curve: list = field(default_factory=list)  # a correct loop's, on the same fixtures
+    facts: dict = field(default_factory=dict)  # what the run did, in counts (Trace.facts)
     _shown: bool = field(default=False, compare=False)  # `check` already displayed it
 
     @property

@@ -1,9 +1,11 @@
 """What the inspector saw during one run of a learner's function, in the order it happened.
 
-Every record carries `seq`, its place in one shared counter, so checks can ask
-"did this step come between that loss and its backward?" without timestamps.
+One structure: `Trace.events`, a single ordered list of records. Every record carries
+`seq`, its place in one shared counter, so checks can ask "did this step come between
+that forward pass and its backward?" without timestamps. The lists checks read
+(`forwards`, `losses`, `backwards`, `steps`, `weight_changes`) are views derived from
+`events`, never kept in step by hand.
 """
-import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -20,78 +22,157 @@ class Batch:
     y: torch.Tensor
 
 
-@dataclass
+@dataclass(eq=False)
 class Forward:
-    """One call of the fixture model."""
+    """One call of the fixture model, and what the given loss function says of its output.
+
+    `reference` is the given loss function's value on this output and the batch's
+    targets, however the learner computed their own loss; `reference_grads` is its
+    gradient w.r.t. each parameter on the learner's own graph (same dropout masks, same
+    batch statistics): the yardstick for the step that uses this pass.
+    """
 
     seq: int
     batch: Batch | None
     training: bool
     grad_enabled: bool
     output: torch.Tensor | None = None  # detached CPU copy
+    reference: float | None = None
+    reference_grads: list | None = None
+    backward_seqs: list = field(default_factory=list)  # backward passes whose graph reached this output
+    losses: list = field(default_factory=list)  # the learner's losses computed from this pass alone
+
+    @property
+    def split(self) -> str | None:
+        return self.batch.split if self.batch else None
+
+    @property
+    def size(self) -> int:
+        return len(self.batch.y) if self.batch is not None else 1
+
+    @property
+    def trained(self) -> bool:
+        """A backward pass went through this forward pass."""
+        return bool(self.backward_seqs)
 
 
-@dataclass
+@dataclass(eq=False)
 class Loss:
-    """One call of the fixture loss function."""
+    """A loss the learner's code computed: a loss module's output, or a tensor `backward()` ran on.
+
+    `forwards` are the model passes its graph reaches. `markers` are weak references to
+    do-nothing hooks on its graph nodes: alive exactly as long as those nodes, so they
+    tell whether the learner keeps the loss's graph alive.
+    """
 
     seq: int
-    forward: Forward | None
     value: float
-    size: int  # examples in the batch, for sample-weighted means
-    own_grads: list | None = None  # this loss's gradient w.r.t. each parameter, at its forward
-    marker: weakref.ref | None = None  # alive exactly as long as the loss's graph node
+    forwards: list = field(default_factory=list)
+    markers: list = field(default_factory=list)
     backward_seqs: list = field(default_factory=list)  # every backward pass that reached it
 
     @property
     def alive(self) -> bool:
-        return self.marker is not None and self.marker() is not None
+        return any(marker() is not None for marker in self.markers)
 
     @property
     def split(self) -> str | None:
-        batch = self.forward.batch if self.forward else None
-        return batch.split if batch else None
+        splits = {f.split for f in self.forwards}
+        return "val" if "val" in splits else "train" if "train" in splits else None
 
 
-@dataclass
+@dataclass(eq=False)
 class BackwardPass:
-    """One backward pass: the losses it went through (several for a summed loss) and what
-    the parameters held in `.grad` when its gradient arrived."""
+    """One backward pass: the loss it started from, the losses and forward passes its graph
+    went through, and what the parameters held in `.grad` when their gradient arrived."""
 
     seq: int
+    root: Loss | None = None  # the tensor `backward()` was called on (None: autograd called otherwise)
     losses: list = field(default_factory=list)
+    forwards: list = field(default_factory=list)
     stale: bool = False  # some parameter still held a non-zero gradient when it began
-    params_seen: set = field(default_factory=set)
+    params_seen: set = field(default_factory=set)  # indices of the parameters it reached
+    error: str = ""  # the backward pass raised
 
     @property
-    def loss(self) -> Loss | None:
-        return self.losses[0] if self.losses else None
+    def validation(self) -> bool:
+        return any(f.split == "val" for f in self.forwards) or any(l.split == "val" for l in self.losses)
+
+    @property
+    def reached_weights(self) -> bool:
+        return bool(self.params_seen)
 
 
-@dataclass
+@dataclass(eq=False)
 class Step:
-    """One optimizer step: the gradients the optimizer found."""
+    """One optimizer step: the gradients it found, and the weights before and after it."""
 
     seq: int
     grads: list  # per parameter: a CPU copy of .grad, or None
     fixture_optimizer: bool
+    optimizer: str = ""  # e.g. "SGD (lr=0.1)"
+    moved: float = 0.0  # the largest change of one weight in this step
 
     @property
     def empty(self) -> bool:
         return all(g is None or not bool(g.any()) for g in self.grads)
 
 
+@dataclass(eq=False)
+class WeightChange:
+    """The weights changed outside every optimizer step (seen at the next forward pass,
+    step or at the end of the run): an update written by hand, or weights loaded."""
+
+    seq: int
+    largest: float  # the largest change of one weight
+    restored: bool = False  # the weights became equal to an earlier state (best weights restored)
+    at_end: bool = False
+
+
 @dataclass
 class Trace:
-    """Everything recorded, in order; `events` holds the records of the four lists."""
+    """Everything recorded, in order (`events`), and what the run worked with."""
 
-    forwards: list = field(default_factory=list)
-    losses: list = field(default_factory=list)
-    backwards: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    param_names: list = field(default_factory=list)
     param_shapes: list = field(default_factory=list)
     most_graphs_kept: int = 0  # largest number of older backwarded loss graphs alive at once
     kept_at_batch: int = 0  # the training loss number at which that was seen
     earlier_backwarded: int = 0  # at that moment: earlier training losses whose backward had run
     mode_layers: tuple = ()  # layers of the model that act differently in train and eval mode
+    fixture_optimizer: str = ""  # the given optimizer, in words
+    weights_changed: bool = False  # the final weights differ from the initial ones
+
+    def _of(self, kind) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    @property
+    def forwards(self) -> list:
+        return self._of(Forward)
+
+    @property
+    def losses(self) -> list:
+        return self._of(Loss)
+
+    @property
+    def backwards(self) -> list:
+        return self._of(BackwardPass)
+
+    @property
+    def steps(self) -> list:
+        """Steps of the given optimizer (an optimizer the learner built is a foreign update)."""
+        return [e for e in self.events if isinstance(e, Step) and e.fixture_optimizer]
+
+    @property
+    def foreign_steps(self) -> list:
+        return [e for e in self.events if isinstance(e, Step) and not e.fixture_optimizer]
+
+    @property
+    def weight_changes(self) -> list:
+        return self._of(WeightChange)
+
+    def facts(self) -> dict:
+        """What the run did, in counts: messages are checked against these."""
+        return {"forwards": len(self.forwards), "backwards": len(self.backwards),
+                "steps": len(self.steps) + len(self.foreign_steps), "fixture_steps": len(self.steps),
+                "weights_changed": self.weights_changed}

@@ -9,7 +9,7 @@ import sys
 from autograder.self_check.loader import UnusableFile, load_function
 from autograder.diagnoses import CONCERNS
 from autograder.exercises import EXERCISES
-from autograder.inspector.run import DEFAULT_TIME_LIMIT, run_exercise
+from autograder.runner import DEFAULT_TIME_LIMIT, run_exercise
 from autograder.render import text, text_diagnoses
 
 

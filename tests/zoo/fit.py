@@ -353,7 +353,8 @@ def accuracy_over_batches(model, train_loader, val_loader, loss_fn, optimizer, e
     return history
 
 
-@case(E, "wrong-accuracy")
+# The accuracy of the training forward passes is a measurement of the training data.
+@case(E, "wrong-validation-data")
 def accuracy_from_training_outputs(model, train_loader, val_loader, loss_fn, optimizer, epochs):
     history = {"train_loss": [], "val_loss": [], "val_acc": []}
     for _ in range(epochs):

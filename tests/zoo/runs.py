@@ -96,6 +96,7 @@ def turns_autograd_off_for_good(model, loader, loss_fn):
 
 @case("train_loop", "global-state-changed")
 def changes_the_default_dtype(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     torch.set_default_dtype(torch.float64)
     losses = []
     for _ in range(epochs):

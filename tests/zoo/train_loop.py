@@ -9,6 +9,7 @@ E = "train_loop"
 # -- correct shapes ---------------------------------------------------------------------
 @case(E)
 def zero_grad_first(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for epoch in range(epochs):
         optimizer.zero_grad()
@@ -21,6 +22,7 @@ def zero_grad_first(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def zero_grad_after_step_float(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     history = []
     for _ in range(epochs):
         pred = model(X)
@@ -34,6 +36,7 @@ def zero_grad_after_step_float(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def model_zero_grad_detach_item(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     out = []
     for _ in range(epochs):
         model.zero_grad()
@@ -46,6 +49,7 @@ def model_zero_grad_detach_item(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def grad_none_by_hand(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         for p in model.parameters():
@@ -59,6 +63,7 @@ def grad_none_by_hand(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def set_to_none_false_while(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses, epoch = [], 0
     while epoch < epochs:
         optimizer.zero_grad(set_to_none=False)
@@ -72,6 +77,7 @@ def set_to_none_false_while(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def clipping_and_scheduler(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     losses = []
     for _ in range(epochs):
@@ -87,6 +93,7 @@ def clipping_and_scheduler(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def prints_progress(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for epoch in range(epochs):
         optimizer.zero_grad()
@@ -101,6 +108,7 @@ def prints_progress(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def step_with_a_closure(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     history = []
     for _ in range(epochs):
         def closure():
@@ -114,6 +122,7 @@ def step_with_a_closure(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E)
 def numpy_array_of_losses(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     import numpy as np
     out = np.zeros(epochs)
     for epoch in range(epochs):
@@ -128,6 +137,7 @@ def numpy_array_of_losses(model, loss_fn, optimizer, X, y, epochs):
 # -- missing-zero-grad ------------------------------------------------------------------
 @case(E, "missing-zero-grad")
 def no_zero_grad(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         loss = loss_fn(model(X), y)
@@ -139,6 +149,7 @@ def no_zero_grad(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "missing-zero-grad")
 def zero_grad_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad
@@ -151,6 +162,7 @@ def zero_grad_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "missing-zero-grad")
 def zero_grad_before_the_loop(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     optimizer.zero_grad()
     losses = []
     for _ in range(epochs):
@@ -163,6 +175,7 @@ def zero_grad_before_the_loop(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "missing-zero-grad")
 def zero_grad_every_other_epoch(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for epoch in range(epochs):
         if epoch % 2 == 0:
@@ -177,6 +190,7 @@ def zero_grad_every_other_epoch(model, loss_fn, optimizer, X, y, epochs):
 # -- zero-grad-after-backward -----------------------------------------------------------
 @case(E, "zero-grad-after-backward")
 def clear_between_backward_and_step(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         loss = loss_fn(model(X), y)
@@ -189,6 +203,7 @@ def clear_between_backward_and_step(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "zero-grad-after-backward")
 def model_zero_grad_before_step(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         loss = loss_fn(model(X), y)
@@ -202,6 +217,7 @@ def model_zero_grad_before_step(model, loss_fn, optimizer, X, y, epochs):
 # -- step-before-backward ---------------------------------------------------------------
 @case(E, "step-before-backward")
 def step_then_backward(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -214,6 +230,7 @@ def step_then_backward(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "step-before-backward")
 def step_first_then_forward(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -228,6 +245,7 @@ def step_first_then_forward(model, loss_fn, optimizer, X, y, epochs):
 # -- missing-backward -------------------------------------------------------------------
 @case(E, "missing-backward")
 def no_backward(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -239,6 +257,7 @@ def no_backward(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "missing-backward")
 def backward_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -252,6 +271,7 @@ def backward_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
 # -- missing-step -----------------------------------------------------------------------
 @case(E, "missing-step")
 def no_step(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -263,6 +283,7 @@ def no_step(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "missing-step")
 def step_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -276,6 +297,7 @@ def step_without_parentheses(model, loss_fn, optimizer, X, y, epochs):
 # -- double-backward --------------------------------------------------------------------
 @case(E, "double-backward")
 def backward_twice_crashes(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -289,6 +311,7 @@ def backward_twice_crashes(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "double-backward")
 def backward_twice_retained(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -303,6 +326,7 @@ def backward_twice_retained(model, loss_fn, optimizer, X, y, epochs):
 # -- wrong-step-count -------------------------------------------------------------------
 @case(E, "wrong-step-count")
 def step_every_other_epoch(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for epoch in range(epochs):
         optimizer.zero_grad()
@@ -316,6 +340,7 @@ def step_every_other_epoch(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "wrong-step-count")
 def step_twice(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -330,6 +355,7 @@ def step_twice(model, loss_fn, optimizer, X, y, epochs):
 # -- loss-tensor-logged -----------------------------------------------------------------
 @case(E, "loss-tensor-logged")
 def appends_loss_tensor(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -342,6 +368,7 @@ def appends_loss_tensor(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "loss-tensor-logged")
 def appends_detached_tensor(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -354,6 +381,7 @@ def appends_detached_tensor(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "loss-tensor-logged")
 def keeps_graphs_returns_floats(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     kept = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -367,6 +395,7 @@ def keeps_graphs_returns_floats(model, loss_fn, optimizer, X, y, epochs):
 # -- wrong-loss-values ------------------------------------------------------------------
 @case(E, "wrong-loss-values")
 def logs_loss_after_the_step(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -380,6 +409,7 @@ def logs_loss_after_the_step(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "wrong-loss-values")
 def logs_loss_per_example(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -393,6 +423,7 @@ def logs_loss_per_example(model, loss_fn, optimizer, X, y, epochs):
 # -- wrong-return-type ------------------------------------------------------------------
 @case(E, "wrong-return-type")
 def forgets_to_return(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -404,6 +435,7 @@ def forgets_to_return(model, loss_fn, optimizer, X, y, epochs):
 
 @case(E, "wrong-return-type")
 def returns_last_loss_only(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     for _ in range(epochs):
         optimizer.zero_grad()
         loss = loss_fn(model(X), y)
@@ -415,6 +447,7 @@ def returns_last_loss_only(model, loss_fn, optimizer, X, y, epochs):
 # -- one epoch short: a numbers bug and a step count, not a broken function --------------
 @case(E, "wrong-step-count", "wrong-loss-values")
 def one_epoch_short(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs - 1):
         optimizer.zero_grad()

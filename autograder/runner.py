@@ -1,16 +1,22 @@
 """One run of an exercise: fixtures, a recorded run of the learner's function, a Report.
 
-    fixture = exercise.build(params)        # seeded model, data, loaders, optimizer
-    with Recorder(fixture):                  # global torch hooks write a Trace
-        outcome = run_guarded(function, ...) # time limit, output captured, state restored
+    fixture = exercise.build(params)         # seeded model, data, loaders, optimizer
+    with Recorder(...):                       # global torch hooks write a Trace
+        outcome = run_guarded(function, ...)  # time limit, output captured, state restored
     diagnoses = errors + exercise.judge(trace, result, fixture)   # or: the model was never called
-    report = exercise's own sections and fixes (`exercise.teach`)
+              + exercise.follow_up(function, fixture, result)      # exercises that call it again
+    report = exercise's own sections and fixes (`exercise.teach`), the learner's loss curve
+             beside a correct loop's on the same fixtures
+
+It sits above both layers it joins: the inspector (recorder, trace, checks) knows no
+exercise, and the exercises know nothing of how a run is guarded or reported.
 """
 import torch
 
 from autograder.diagnoses import diagnosis
 from autograder.exercises import get_exercise
 from autograder.inspector.errors import explain_outcome
+from autograder.inspector.numbers import value
 from autograder.inspector.recorder import Recorder
 from autograder.inspector.report import Report
 from autograder.inspector.sandbox import run_guarded
@@ -20,7 +26,7 @@ DEFAULT_TIME_LIMIT = 10.0  # seconds; a correct function needs a few hundredths
 
 
 def _learner_device(function) -> str:
-    """The notebook's `device` (the first cell defines it), so `.to(device)` in learner code fits."""
+    """The notebook's `device` (the first cell defines it), so the fixtures live where the learner's code works."""
     device = getattr(function, "__globals__", {}).get("device")
     if isinstance(device, (torch.device, str)):
         try:
@@ -44,13 +50,26 @@ def _one_per_code(diagnoses: list) -> list:
 def never_called(trace, result, exercise, fixture) -> list:
     """A function that returned without touching the model: one plain diagnosis, not a
     list of everything a loop that never ran also failed to do."""
-    if trace.forwards or trace.losses or trace.backwards or trace.steps:
+    if trace.forwards or trace.losses or trace.backwards or trace.steps or trace.foreign_steps:
         return []
     return [diagnosis(
         "model-never-called",
         f"Your function never called the model, so nothing was {exercise.purpose}: with "
         f"{exercise.workload(fixture)} to go through, the model ran 0 forward passes, and the function "
         f"returned {describe(result)} without it.")]
+
+
+def training_curve(trace) -> list[float]:
+    """The training losses of the passes a backward pass went through, in the order they ran."""
+    return [value(f) for f in trace.forwards if f.trained and f.split == "train" and value(f) is not None]
+
+
+def record(exercise, function, params: dict, time_limit: float):
+    """Build fresh fixtures and run `function` on them under the recorder: (fixture, trace, outcome)."""
+    fixture = exercise.build(params)
+    with Recorder(fixture.model, fixture.loss_fn, fixture.optimizer, fixture.book) as recorder:
+        outcome = run_guarded(function, fixture.args, time_limit, seed=params["seed"])
+    return fixture, recorder.trace, outcome
 
 
 def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float = DEFAULT_TIME_LIMIT,
@@ -62,14 +81,17 @@ def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float
     params = exercise.parameters(hidden, overrides)
     if "device" not in overrides:
         params["device"] = _learner_device(function)
-    fixture = exercise.build(params)
+    fixture, trace, outcome = record(exercise, function, params, time_limit)
     learner_file = getattr(getattr(function, "__code__", None), "co_filename", "")
-    with Recorder(fixture) as recorder:
-        outcome = run_guarded(function, fixture.args, time_limit, seed=params["seed"])
-    trace = recorder.trace
     found = explain_outcome(outcome, trace, learner_file, time_limit)
     if outcome.error is None and not outcome.timed_out:
-        found += (never_called(trace, outcome.result, exercise, fixture)
-                  or exercise.judge(trace, outcome.result, fixture))
+        never = never_called(trace, outcome.result, exercise, fixture)
+        found += never or (exercise.judge(trace, outcome.result, fixture)
+                           + exercise.follow_up(function, fixture, outcome.result, time_limit))
     found = exercise.teach(_one_per_code(found))
-    return Report(name, hidden, found, params, outcome.seconds, outcome.output)
+    reference = []
+    if exercise.trains and exercise.reference is not None:
+        _, reference_trace, _ = record(exercise, exercise.reference, params, time_limit)
+        reference = training_curve(reference_trace)
+    return Report(name, hidden, found, params, outcome.seconds, outcome.output,
+                  curve=training_curve(trace), reference_curve=reference, facts=trace.facts())
