@@ -188,7 +188,7 @@ def formula_running_total_tensor(model, loader, loss_fn, optimizer):
     for x, y in loader:
         optimizer.zero_grad()
         log_probs = torch.log_softmax(model(x), dim=1)
-        loss = -log_probs[torch.arange(len(y)), y].mean()
+        loss = -log_probs[torch.arange(len(y), device=y.device), y].mean()
         loss.backward()
         optimizer.step()
         total = total + loss

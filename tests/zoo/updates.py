@@ -68,6 +68,7 @@ def loss_divided_by_the_number_of_batches(model, loader, loss_fn, optimizer):
 
 # loss * batch size is the batch's summed loss: the returned number (sum over the dataset
 # size) is the correct sample-weighted mean, but every gradient is batch-size times too big.
+# (Both fixtures' training loaders have equal batches, so the factor is one constant.)
 @case(EPOCH, "scaled-gradient")
 def loss_times_batch_size(model, loader, loss_fn, optimizer):
     model.train()
