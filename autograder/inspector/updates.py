@@ -114,16 +114,16 @@ def _measured(trace: Trace, accum_steps: int) -> list[tuple]:
 
 
 def _over_clipped(measured: list, trace: Trace) -> list[Diagnosis]:
-    """Every step's gradient a sliver of its own size, with equal norms or equal largest entries."""
+    """Every step's gradient a sliver of its own size: cut to one norm (`clip_grad_norm_`), or
+    bent out of its direction entry by entry (`clip_grad_value_`)."""
     if not measured:
         return []
     shares = [norm / expected for _, _, _, norm, expected, _ in measured]
     if max(shares) >= 0.01:
         return []
     norms = [norm for _, _, _, norm, _, _ in measured]
-    if len(measured) > 1 and max(norms) > 1.05 * min(norms) and statistics.pstdev(shares) > 0.05 * max(shares):
-        # unequal norms and unequal shares: not a clip, some other scaling (see _scaled)
-        return []
+    if all(cosine > 0.99 for _, _, cosine, _, _, _ in measured) and max(norms) > 1.05 * min(norms):
+        return []  # the gradient's own direction at unequal sizes: a scaled loss, not a clip (see _scaled)
     moved = max((s.moved for s in trace.steps), default=0.0)
     cannot = " so the model could barely learn" if moved < 1e-4 else ""
     return [diagnosis(
