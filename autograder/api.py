@@ -15,7 +15,7 @@ from autograder.inspector.report import Report
 from autograder.render import html, text, text_diagnoses
 
 _CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 1024  # Reports are small (no trace); course CI asks for each many times
 
 
 def _code_of(function):

@@ -55,7 +55,7 @@ def test_bad_arguments_are_refused_loudly():
     with pytest.raises(ValueError, match="unknown exercise"):
         inspect("train", zoo_loop.zero_grad_first)
     with pytest.raises(ValueError, match="checks the concerns"):
-        assert_passes("train_loop", zoo_loop.zero_grad_first, concern="modes")
+        assert_passes("train_loop", zoo_loop.zero_grad_first, concern="accumulation")
     with pytest.raises(TypeError, match="no fixture parameter 'sede'"):
         inspect("train_loop", zoo_loop.zero_grad_first, sede=3)
     with pytest.raises(TypeError, match="expected the function"):

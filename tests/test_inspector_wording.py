@@ -104,6 +104,12 @@ def test_correct_code_keeping_only_the_last_loss_is_not_told_about_kept_graphs()
     assert inspect("train_epoch", zoo_epoch.canonical).passed
 
 
+def test_public_evaluate_model_has_layers_whose_mode_matters():
+    """The self-check after phase 6's dropout demo must never say "changed nothing here"."""
+    message = inspect("evaluate", zoo_evaluate.forgets_eval).diagnoses[0].message
+    assert "dropout" in message and "batch-norm" in message and "changed nothing" not in message
+
+
 def test_headings_speak_of_practice_and_grading_data_not_fixtures(capsys):
     check("train_epoch", zoo_epoch.canonical)
     check("train_epoch", zoo_epoch.forgets_zero_grad, hidden=True)
@@ -118,11 +124,11 @@ def test_headings_speak_of_practice_and_grading_data_not_fixtures(capsys):
     ("evaluate", zoo_evaluate.forgets_eval),
 ])
 def test_mode_messages_name_only_the_layers_the_model_has(exercise, function):
-    plain = inspect(exercise, function).diagnoses[0].message  # public model: no dropout, no batch-norm
+    plain = inspect(exercise, function, dropout=0.0, batchnorm=False).diagnoses[0].message
     assert "has no dropout or batch-norm layer, so it changed nothing here" in plain
     both = inspect(exercise, function, hidden=True).diagnoses[0].message
     assert "dropout" in both and "batch-norm" in both and "has no" not in both
-    dropout_only = inspect(exercise, function, dropout=0.5).diagnoses[0].message
+    dropout_only = inspect(exercise, function, dropout=0.5, batchnorm=False).diagnoses[0].message
     assert "dropout" in dropout_only and "batch-norm" not in dropout_only
-    norm_only = inspect(exercise, function, batchnorm=True).diagnoses[0].message
+    norm_only = inspect(exercise, function, dropout=0.0, batchnorm=True).diagnoses[0].message
     assert "batch-norm" in norm_only and "dropout" not in norm_only

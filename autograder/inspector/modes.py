@@ -58,10 +58,13 @@ def check_train_mode(trace: Trace) -> list[Diagnosis]:
     several = _epochs(forwards)
     epochs = sorted({f.batch.epoch + 1 for f in wrong})
     which = f"; in {listed(epochs, 'epoch')}" if len(epochs) > 1 else ""
+    where = _where(wrong[0], several)
+    if len({id(f.batch) for f in forwards}) == 1 and len(forwards) > 1:  # full batch: one pass per epoch
+        where = f"epoch {forwards.index(wrong[0]) + 1}"
     return [diagnosis(
         "train-mode-missing",
         f"{len(wrong)} of {count(len(forwards), 'training forward pass')} ran with the model in evaluation "
-        f"mode (the first at {_where(wrong[0], several)}{which}): {_effect(trace, True)}.")]
+        f"mode (the first at {where}{which}): {_effect(trace, True)}.")]
 
 
 def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagnosis]:

@@ -129,7 +129,7 @@ def _over_clipped(measured: list, trace: Trace) -> list[Diagnosis]:
     return [diagnosis(
         "over-clipped",
         f"At every step the gradient reached `optimizer.step()` with a norm of about {statistics.median(norms):.2g}, "
-        f"{100 * statistics.median(shares):.2g} % of the norm of the batch's own gradient "
+        f"{100 * statistics.median(shares):.2g} % of the norm of the loss's own gradient "
         f"({statistics.median([e for _, _, _, _, e, _ in measured]):.2g}): clipping cut it to a sliver, and the "
         f"largest change of one weight in a step was {moved:.2g},{cannot}.",
         fix="Clip at a norm near the gradients' usual size (`clip_grad_norm_(model.parameters(), max_norm=1.0)`), "
@@ -153,14 +153,14 @@ def _scaled(measured: list) -> list[Diagnosis]:
     if summed:
         return [diagnosis(
             "scaled-gradient",
-            f"At step {number} the gradient was {usable[0][1]:.1f}× the gradient of the batch's mean loss, "
-            f"exactly its batch size ({usable[0][5]}): the loss was summed over the examples instead of "
-            f"averaged, so every update was as many times too large as the batch has examples.",
+            f"At step {number} the gradient was {usable[0][1]:.1f}× the gradient of the mean loss, "
+            f"exactly the number of examples it was computed on ({usable[0][5]}): the loss was summed over the "
+            f"examples instead of averaged, so every update was as many times too large as there were examples.",
             fix="Use the mean loss (the given `loss_fn`, or `reduction=\"mean\"`); to report a sum, "
-                "multiply the *number* `loss.item()` by the batch size, not the loss tensor.")]
+                "multiply the *number* `loss.item()` by the number of examples, not the loss tensor.")]
     return [diagnosis(
         "scaled-gradient",
-        f"At every step the gradient was {middle:.3g}× the gradient of the batch's mean loss (step {number}: "
+        f"At every step the gradient was {middle:.3g}× the gradient of the mean loss (step {number}: "
         f"{usable[0][1]:.3g}×): the loss was scaled before `backward()`, so every update was {middle:.3g}× "
         f"what the optimizer you were given would have made.",
         fix="Call `backward()` on the loss itself (`loss.backward()`), not on a multiple of it; only gradient "
