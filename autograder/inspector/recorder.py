@@ -104,7 +104,8 @@ class _Marker:
 
 
 class _BackwardWatch(TorchFunctionMode):
-    """Sees every `tensor.backward()` in the learner's code: the tensor is the step's loss."""
+    """Sees every `tensor.backward()` (and `torch.autograd.backward`) in the learner's code:
+    the tensor is the step's loss."""
 
     def __init__(self, recorder):
         super().__init__()
@@ -112,8 +113,15 @@ class _BackwardWatch(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is torch.Tensor.backward and args and not self.recorder._elsewhere():
-            return self.recorder.run_backward(func, args, kwargs)
+        if not self.recorder._elsewhere():
+            if func is torch.Tensor.backward and args:
+                return self.recorder.run_backward(func, args[0], args, kwargs)
+            if func is torch.autograd.backward:
+                tensors = args[0] if args else kwargs.get("tensors")
+                if isinstance(tensors, (list, tuple)) and len(tensors) == 1:
+                    tensors = tensors[0]
+                if isinstance(tensors, torch.Tensor):
+                    return self.recorder.run_backward(func, tensors, args, kwargs)
         return func(*args, **kwargs)
 
 
@@ -301,9 +309,8 @@ class Recorder:
             self.trace.earlier_backwarded = len(earlier)
 
     # -- backward ---------------------------------------------------------------------
-    def run_backward(self, func, args, kwargs):
-        """`tensor.backward()`: record the pass and its loss, then run it."""
-        tensor = args[0]
+    def run_backward(self, func, tensor, args, kwargs):
+        """`tensor.backward()` (or `torch.autograd.backward(tensor)`): record the pass and its loss, then run it."""
         if tensor.grad_fn is not None and LOSS_KEY in tensor.grad_fn.metadata:
             root = tensor.grad_fn.metadata[LOSS_KEY]
         elif tensor.grad_fn is not None:

@@ -32,6 +32,6 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, functional_losses,  # noqa: F401
+    from . import (accumulate, correct_shapes, evaluate, fit, lead_cases, functional_losses,  # noqa: F401
                    modes_train_loop, runs, train_epoch, train_loop, updates, validation)
     return list(CASES)
