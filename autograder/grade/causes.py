@@ -129,11 +129,14 @@ def find_causes(nb, result: dict | None, limits: dict | None = None) -> dict[int
         causes[index] = Cause(stop.get("kind") or "killed", index, subject(nb, index),
                               stop.get("reason", "stopped the process"), stop.get("signal"))
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or index in causes or utils.is_grade(cell):
+        if cell.cell_type != "code" or index in causes:
             continue
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-        if error is not None and error.get("ename") not in ("NotRun", "GradingStopped", "TamperingDetected"):
-            causes[index] = _from_error(nb, index, error, limits or {})
+        if error is None or error.get("ename") in ("NotRun", "GradingStopped", "TamperingDetected"):
+            continue
+        cause = _from_error(nb, index, error, limits or {})
+        if not utils.is_grade(cell) or cause.kind in ("timeout", "memory"):  # a test's own failure is its own
+            causes[index] = cause
     return causes
 
 
@@ -148,7 +151,7 @@ def _from_error(nb, index: int, error, limits: dict) -> Cause:
         shown = f" ({limit / 1024 ** 2:g} MiB)" if limit else ""
         return Cause("memory", index, who, f"ran out of memory: it used more than the memory limit{shown}")
     if ename == "NotImplementedError":
-        return Cause("not-attempted", index, who, "still raises NotImplementedError (not attempted yet)")
+        return Cause("not-attempted", index, who, "still raises NotImplementedError")
     first = evalue.strip().splitlines()[0][:200] if evalue.strip() else ""
     return Cause("error", index, who, f"raised {ename}" + (f": {first}" if first else ""))
 

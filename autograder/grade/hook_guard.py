@@ -139,6 +139,13 @@ class HookGuard:
             self.tampered(table.label, f"torch's {table.label} (which the grader watches the loop with) were "
                                        "emptied behind the grader's back")
 
+    def remove(self) -> None:
+        """Put plain tables back (tests use this; a worker keeps its guard for life)."""
+        for module, attr, guarded, sentinel in self.tables.values():
+            if getattr(module, attr, None) is guarded:
+                setattr(module, attr, OrderedDict((k, v) for k, v in guarded.items() if k is not sentinel))
+        self.tables = {}
+
     def changes(self) -> list[str]:
         for label, (module, attr, guarded, sentinel) in self.tables.items():
             if getattr(module, attr, None) is not guarded:

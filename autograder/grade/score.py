@@ -176,12 +176,12 @@ def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None,
 
 def _blamed(why: "causes.Cause", errors) -> str:
     """A test that could not get past an earlier failure: that failure, and the cell."""
-    prefix = "not attempted yet: " if why.kind == "not-attempted" else ""
     if why.subject.startswith("this test"):
-        return prefix + why.text
+        return why.text
     name = causes.UNDEFINED.match(str(errors[0].evalue)) if errors and errors[0].ename == "NameError" else None
     missing = f", so `{name.group(1)}` did not exist for this test" if name and why.cell is not None else ""
-    return f"{prefix}could not run: {why.text}{missing}"
+    prefix = "not attempted yet: " if why.kind == "not-attempted" else "could not run: "
+    return f"{prefix}{why.text}{missing}"
 
 
 WITHHELD = "(this message quoted hidden test code, so it is not shown)"
