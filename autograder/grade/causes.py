@@ -28,13 +28,13 @@ UNDEFINED = re.compile(r"^name '(\w+)' is not defined")  # Python's own NameErro
 class Cause:
     kind: str
     cell: int | None  # index of the notebook cell it happened in
-    subject: str  # "the cell defining `train`", "this test"
+    subject: str  # "the cell defining `train`", "this test"; empty when `words` say it all
     words: str  # "crashed the kernel with a segmentation fault (SIGSEGV)"
     signal: str | None = None
 
     @property
     def text(self) -> str:
-        return f"{self.subject} {self.words}"
+        return f"{self.subject} {self.words}".strip()
 
     def to_dict(self) -> dict:
         return asdict(self) | {"text": self.text}
@@ -124,7 +124,7 @@ def find_causes(nb, result: dict | None, limits: dict | None = None) -> dict[int
     causes = {}
     stopped = (result or {}).get("stopped") or {}
     if stopped and stopped.get("cell") is None:  # the run never started, or the grader failed
-        causes[None] = Cause(stopped.get("kind") or "grader", None, "the grading run", stopped.get("reason", ""))
+        causes[None] = Cause(stopped.get("kind") or "grader", None, "", stopped.get("reason", ""))
     for index, stop in process_stops(result).items():
         causes[index] = Cause(stop.get("kind") or "killed", index, subject(nb, index),
                               stop.get("reason", "stopped the process"), stop.get("signal"))

@@ -49,7 +49,7 @@ def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | N
         _zero_everything(course, item)
         reason = item.failure or "nothing could be run"
         outcome.notes.append(reason[0].upper() + reason[1:] + ".")
-        why = causes.Cause("no-notebook", None, "the notebook", reason).to_dict()
+        why = causes.Cause("no-notebook", None, "", reason).to_dict()
         for grade_id, cell in notebook.grade_cells.items():
             outcome.cells.append(CellOutcome(grade_id, cell.exercise, 0.0, cell.max_points,
                                              reason, cell.hidden, message=reason, cause=why))
@@ -166,7 +166,7 @@ def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None,
         reason, message = f"{reason} ({note})", f"{message} ({note})"
     cause = None if why is None else why.to_dict()
     if tamper is not None:
-        cause = causes.Cause("tampering", None, "the notebook", tamper.evalue).to_dict()
+        cause = causes.Cause("tampering", None, "", tamper.evalue).to_dict()
     return CellOutcome(info_cell.grade_id, info_cell.exercise, points, max_points, _safe(reason, hidden_lines),
                        hidden, diagnoses=found, message=_safe(message, hidden_lines),
                        cause=None if cause is None else {k: _safe(str(v), hidden_lines) if isinstance(v, str) else v

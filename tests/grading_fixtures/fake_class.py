@@ -437,6 +437,7 @@ INSPECTED_STUDENTS = {
     "ann": train_body(CORRECT),
     "ben": train_body(MISSING_ZERO_GRAD),
     "fay": train_body(ZERO_FLOATS) + "\n\n" + FORGE_CACHE,
+    "hal": train_body(HOOKS_REMOVED),
 }
 
 
