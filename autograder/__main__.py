@@ -2,6 +2,7 @@
 
   check  PATH --exercise NAME   run one exercise's checks on a learner's .py or .ipynb
   grade  ASSIGNMENT [--jobs N]  grade every submission of an assignment, in parallel
+  feedback ASSIGNMENT           feedback pages and reports (after plain `nbgrader autograde`)
 """
 import importlib
 import sys
@@ -9,6 +10,7 @@ import sys
 VERBS = {
     "check": "autograder.self_check.cli",
     "grade": "autograder.grade.cli",
+    "feedback": "autograder.report.cli",
 }
 
 

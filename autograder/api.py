@@ -10,9 +10,10 @@ import weakref
 from collections import OrderedDict
 
 from autograder.exercises import get_exercise
+from autograder.handoff import failure
 from autograder.runner import DEFAULT_TIME_LIMIT, run_exercise
 from autograder.inspector.report import Report
-from autograder.render import html, text, text_diagnoses
+from autograder.render import html, text
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 1024  # Reports are small (no trace); course CI asks for each many times
@@ -65,7 +66,8 @@ def inspect(exercise: str, function, *, hidden: bool = False, time_limit: float 
 
 def assert_passes(exercise: str, function, concern: str | None = None, *, hidden: bool = False,
                   time_limit: float = DEFAULT_TIME_LIMIT, **overrides) -> Report:
-    """Raise AssertionError (the plain-text diagnoses) unless `function` passes `concern`."""
+    """Raise AssertionError (the plain-text diagnoses, the Report as `.report`) unless
+    `function` passes `concern`; under the grader the Report also goes out as data."""
     spec = get_exercise(exercise)
     if concern is not None and concern not in spec.concerns:
         raise ValueError(f"{exercise} checks the concerns {', '.join(spec.concerns)}; "
@@ -73,7 +75,7 @@ def assert_passes(exercise: str, function, concern: str | None = None, *, hidden
     report = inspect(exercise, function, hidden=hidden, time_limit=time_limit, **overrides)
     failing = report.failing(concern)
     if failing:
-        raise AssertionError(text_diagnoses(failing))
+        raise failure(report, failing, concern)
     return report
 
 

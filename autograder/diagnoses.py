@@ -10,7 +10,7 @@ to phase 6 which the learner has not reached, and phase 4's full-batch `train` s
 of epochs, not batches. Those exceptions live next to the exercise, in its
 `lessons` table (see `Lesson` and `autograder/exercises/`).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 CONCERNS = ("runs", "order", "accumulation", "modes", "logging", "numbers")
 
@@ -31,6 +31,13 @@ class Section:
     def href(self) -> str:
         """Relative link from one phase notebook to another (Jupyter heading anchors)."""
         return f"../{self.phase}/{self.phase}.ipynb#{self.heading.replace(' ', '-')}"
+
+    def to_dict(self) -> dict:
+        return {"phase": self.phase, "heading": self.heading, "label": self.label, "href": self.href}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Section":
+        return cls(str(data["phase"]), str(data["heading"]))
 
 
 @dataclass(frozen=True)
@@ -58,27 +65,45 @@ class Lesson:
 @dataclass(frozen=True)
 class Diagnosis:
     """One bug found in one run: the code, what happened (with numbers), the fix, and
-    the section that teaches it."""
+    the section that teaches it; `line` and `code_line` are the learner's line it points
+    at (its number in the learner's cell or file, and its text), when the run shows one."""
 
     code: str
     message: str
     fix: str
     section: Section
+    line: int | None = None
+    code_line: str | None = None
 
     @property
     def concern(self) -> str:
-        return CODES[self.code].concern
+        return CODES[self.code].concern if self.code in CODES else "runs"
 
     @property
     def title(self) -> str:
-        return CODES[self.code].title
+        return CODES[self.code].title if self.code in CODES else self.code
 
     def taught_by(self, lesson: Lesson) -> "Diagnosis":
         """This diagnosis as an exercise teaches it: its section, and its fix unless the
         checks already wrote a fix for this very run."""
         usual = self.fix == CODES[self.code].fix
-        return Diagnosis(self.code, self.message, lesson.fix if lesson.fix and usual else self.fix,
-                         lesson.section)
+        return replace(self, fix=lesson.fix if lesson.fix and usual else self.fix, section=lesson.section)
+
+    def to_dict(self) -> dict:
+        """Plain JSON data: how a diagnosis travels from a test cell to the gradebook,
+        the feedback page and the class report (title and concern come along for
+        readers that do not know the code)."""
+        return {"code": self.code, "title": self.title, "concern": self.concern, "message": self.message,
+                "fix": self.fix, "section": self.section.to_dict(), "line": self.line,
+                "code_line": self.code_line}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Diagnosis":
+        line = data.get("line")
+        code_line = data.get("code_line")
+        return cls(str(data["code"]), str(data["message"]), str(data["fix"]), Section.from_dict(data["section"]),
+                   int(line) if isinstance(line, int) and not isinstance(line, bool) else None,
+                   str(code_line) if code_line is not None else None)
 
 
 def diagnosis(code: str, message: str, fix: str | None = None) -> Diagnosis:

@@ -1,9 +1,13 @@
-"""Diagnoses as words: plain text (terminal, nbgrader feedback, AssertionError) and HTML.
+"""Diagnoses as words: plain text (terminal, gradebook, AssertionError) and HTML.
 
-The HTML is plain markup with inline styles and no script, so it shows the same in
-JupyterLab, Notebook 7, VS Code and Colab, and survives in a saved notebook.
+The one renderer of a diagnosis: the notebook's self-check, the feedback page and
+the class reports all show a diagnosis through `paragraph` (text) or the
+`diagnosis` macro of templates/diagnosis.html.j2 (HTML). HTML comes from jinja2
+templates with autoescaping; backticked pieces of a message become <code>. The
+self-check's HTML is plain markup with inline styles and no script, so it shows the
+same in JupyterLab, Notebook 7, VS Code and Colab, and survives in a saved notebook.
 """
-import html as _html
+from markupsafe import Markup, escape
 
 from autograder.diagnoses import Diagnosis
 
@@ -11,7 +15,10 @@ from autograder.diagnoses import Diagnosis
 def paragraph(d: Diagnosis) -> str:
     """One diagnosis, the way an AssertionError carries it."""
     message = d.message if d.message.endswith((".", "!", "?", ")")) else d.message + "."
-    return f"[{d.code}] {message} Fix: {d.fix} ({d.section.label}.)"
+    where = ""
+    if d.code_line:
+        where = f" Your code{f', line {d.line}' if d.line else ''}: `{d.code_line.strip()}`."
+    return f"[{d.code}] {message}{where} Fix: {d.fix} ({d.section.label}.)"
 
 
 def text_diagnoses(diagnoses: list[Diagnosis]) -> str:
@@ -32,33 +39,36 @@ def text(report) -> str:
     return _heading(report) + "\n\n" + text_diagnoses(report.diagnoses)
 
 
-_GREEN, _ORANGE = "#1b7a2e", "#b35900"
-
-
-def _html_diagnosis(d: Diagnosis) -> str:
-    e = _html.escape
-    return (
-        f'<div style="border-left:4px solid {_ORANGE};padding:6px 10px;margin:8px 0;background:#fff8f0;'
-        f'color:#222">'
-        f'<div><code style="background:#f3e3d3;padding:1px 4px;border-radius:3px">{e(d.code)}</code> '
-        f'<b>{e(d.title)}</b></div>'
-        f'<div style="margin-top:4px">{_code_spans(d.message)}</div>'
-        f'<div style="margin-top:4px"><b>Fix:</b> {_code_spans(d.fix)}</div>'
-        f'<div style="margin-top:4px;font-size:90%">Learn more: '
-        f'<a href="{e(d.section.href)}" target="_blank">{e(d.section.label)}</a></div>'
-        f'</div>')
-
-
-def _code_spans(words: str) -> str:
+def code_spans(words: str) -> Markup:
     """Escape, then turn `backticked` pieces into <code>."""
-    pieces = _html.escape(words).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+    pieces = str(escape(words)).split("`")
+    if len(pieces) % 2 == 0:  # an odd backtick out: leave the last one as it is
+        pieces[-2:] = [pieces[-2] + "`" + pieces[-1]]
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces)))
+
+
+_ENVIRONMENT = None
+
+
+def environment():
+    """The jinja2 environment of every page the course writes (autoescaping on)."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        from jinja2 import Environment, PackageLoader
+
+        _ENVIRONMENT = Environment(loader=PackageLoader("autograder", "templates"), autoescape=True,
+                                   trim_blocks=True, lstrip_blocks=True)
+        _ENVIRONMENT.filters["code"] = code_spans
+    return _ENVIRONMENT
+
+
+def page(template: str, **context) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def html_diagnosis(d: Diagnosis) -> str:
+    return str(environment().get_template("diagnosis.html.j2").module.diagnosis(d))
 
 
 def html(report) -> str:
-    colour = _GREEN if report.passed else _ORANGE
-    mark = "✔" if report.passed else "✘"
-    body = "".join(_html_diagnosis(d) for d in report.diagnoses)
-    return (f'<div style="font-family:sans-serif;font-size:14px;line-height:1.4">'
-            f'<div style="color:{colour};font-weight:bold">{mark} {_html.escape(_heading(report))}</div>'
-            f'{body}</div>')
+    return page("check.html.j2", report=report, heading=_heading(report))

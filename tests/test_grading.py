@@ -70,7 +70,7 @@ def test_scores_and_reasons(graded, course, student):
     if note:
         assert any(note in text for text in outcome["notes"]), outcome["notes"]
     if student != "judy":  # the only one who touched a test cell
-        assert not any("test cell" in reason for reason in reasons.values()), reasons
+        assert not any("had been edited" in r or "was deleted" in r for r in reasons.values()), reasons
 
 
 def test_summary_lists_every_student_with_score(graded):
@@ -78,7 +78,10 @@ def test_summary_lists_every_student_with_score(graded):
     for student, (total, _, _) in fake.EXPECTED.items():
         line = next(line for line in printed.splitlines() if line.startswith(student + " "))
         assert f" {total}/4 " in line, line
-    assert "tampering detected" in printed and "cell time limit exceeded" in printed
+    assert "tampering detected" in printed and "did not finish within its time limit" in printed
+    kurt = next(line for line in printed.splitlines() if line.startswith("kurt "))
+    assert "the cell defining `train` crashed the kernel with a segmentation fault (SIGSEGV)" in kurt
+    assert "NameError" not in printed
 
 
 def test_submissions_cannot_reach_the_course_the_network_or_other_processes(graded, course):
@@ -109,18 +112,67 @@ def test_feedback_never_shows_hidden_test_source(graded, course, student):
     assert "_secret" not in page and "Traceback" not in page
 
 
-def test_feedback_teaches_with_the_diagnosis(graded, course):
-    page = (course / "feedback" / "carol" / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").read_text()
-    assert "[missing-zero-grad]" in page and "optimizer.zero_grad()" in page
-    assert "From step 2 on" in page
-    dave = (course / "feedback" / "dave" / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").read_text()
-    assert "a hidden check failed" in dave and "use `loss.item()`" in dave
+def feedback_page(course: Path, student: str) -> str:
+    return (course / "feedback" / student / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").read_text()
 
 
-def test_a_message_quoting_hidden_test_code_is_withheld(graded, course):
+def test_feedback_teaches_with_the_diagnosis_and_the_learners_curve(graded, course):
+    page = feedback_page(course, "carol")
+    assert "missing-zero-grad" in page and "Gradients piled up across steps" in page
+    assert "From step 2 on, the losses match a loop that never clears <code>.grad</code>" in page
+    assert "<b>Fix:</b> Call <code>optimizer.zero_grad()</code> once per step." in page
+    assert 'href="../04_training_loop/04_training_loop.ipynb#Forgetting-zero_grad"' in page
+    assert "data:image/png;base64," in page and "a correct loop" in page  # the curve plot
+    assert "`" not in page  # every code span is shown as code
+    alice = feedback_page(course, "alice")
+    assert "No loss curve was recorded" in alice and "data:image/png" not in alice
+    dave = feedback_page(course, "dave")
+    assert "a hidden check failed" in dave and "use <code>loss.item()</code>" in dave
+
+
+ROOT_CAUSES = {
+    "kurt": "the cell defining <code>train</code> crashed the kernel with a segmentation fault (SIGSEGV)",
+    "trent": "this test, which calls <code>train</code>, crashed the kernel with a segmentation fault (SIGSEGV)",
+    "liam": "this test, which calls <code>train</code>, was killed by SIGKILL, a signal the grader did not send",
+    "mona": "the cell defining <code>train</code> was killed by SIGTERM, a signal the grader did not send",
+    "nina": "the cell defining <code>train</code> did not stop within its time limit (3 s, ignoring the alarm",
+    "sybil": "this test, which calls <code>train</code>, did not stop within its time limit",
+    "heidi": "this test, which calls <code>train</code>, ended the grading process itself (exit code 1",
+    "frank": "this test, which calls <code>train</code>, did not finish within its time limit (3 s)",
+    "grace": "this test, which calls <code>train</code>, ran out of memory",
+}
+
+
+@pytest.mark.parametrize("student", sorted(ROOT_CAUSES))
+def test_the_feedback_page_names_the_root_cause_and_its_cell(graded, course, student):
+    page = feedback_page(course, student)
+    assert "What stopped the tests:</b> " + ROOT_CAUSES[student] in page
+    assert "NameError" not in page
+    if student in ("liam", "mona"):  # a killed process is not called a memory problem
+        assert "out of memory" not in page and "memory limit exceeded" not in page
+
+
+def test_tampering_with_torchs_hooks_reaches_the_student_and_the_gradebook(graded, course):
+    page = feedback_page(course, "hank")
+    assert ("tampering detected: torch&#39;s global forward pre-hooks (which the grader watches the loop with) "
+            "were removed by <code>train</code>") in page
+    assert "model-never-called" not in page
+
+
+def test_gradebook_comments_carry_the_root_cause(graded, course):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "fake-course") as gb:
+        notebook = gb.find_submission_notebook(fake.ASSIGNMENT, fake.ASSIGNMENT, "kurt")
+        comments = "\n".join(c.auto_comment or "" for c in notebook.comments)
+    assert ("test_train_loop_hidden: 0/2, could not run: the cell defining `train` crashed the kernel with a "
+            "segmentation fault (SIGSEGV)") in comments
+
+
+def test_a_forged_report_quoting_hidden_test_code_is_withheld(graded, course):
     outcome = outcome_of(course, "victor")
     hidden = next(cell for cell in outcome["cells"] if cell["grade_id"] == "test_train_loop_hidden")
-    assert hidden["diagnoses"] == [{"code": "leak", "text": "(this message quoted hidden test code, so it is not shown)"}]
+    withheld = "(this message quoted hidden test code, so it is not shown)"
+    assert [(d["code"], d["message"], d["fix"]) for d in hidden["diagnoses"]] == [("leak", withheld, withheld)]
 
 
 def test_class_report_counts_students_per_exercise_and_diagnosis(graded, course):
@@ -130,11 +182,52 @@ def test_class_report_counts_students_per_exercise_and_diagnosis(graded, course)
     size = len(fake.EXPECTED)
     missing = rows[("train_loop", "missing-zero-grad")]  # carol and judy
     assert int(missing["students"]) == 2 and float(missing["percent"]) == round(200 / size, 1)
+    assert missing["who"] == "carol; judy"
     assert int(rows[("train_loop", "wrong-return-type")]["students"]) == 1
-    assert int(rows[("train_loop", "tampering detected")]["students"]) == 3
+    assert not any(kind.startswith(("tampering", "the process", "cell time", "could not run"))
+                   for _, kind in rows), sorted(rows)  # loop bugs only: what stopped tests is listed apart
+    with open(folder / "problems.csv") as handle:
+        problems = list(csv.DictReader(handle))
+    kinds = {}
+    for row in problems:
+        kinds.setdefault(row["kind"], set()).add(row["student"])
+    assert kinds["tampering"] == {"mallory", "olga", "oscar", "hank"}
+    assert kinds["crash"] == {"kurt", "trent"} and kinds["killed"] == {"liam", "mona"}
+    assert kinds["timeout"] == {"frank", "nina", "sybil"} and kinds["memory"] == {"grace"}
+    assert kinds["exit"] == {"heidi"}
+    kurt = next(row for row in problems if row["student"] == "kurt")
+    assert kurt["tests"] == "test_train_loop_visible; test_train_loop_hidden" and kurt["points_lost"] == "3.0"
+    with open(folder / "diagnoses_by_student.csv") as handle:
+        mail = [row for row in csv.DictReader(handle) if row["student"] == "carol"]
+    assert [(row["diagnosis"], row["section"]) for row in mail] == [
+        ("missing-zero-grad", "Phase 4, section “Forgetting zero_grad”")]
+    assert mail[0]["what_happened"].startswith("From step 2 on") and mail[0]["score"] == "2"
+    with open(folder / "tests.csv") as handle:
+        tests = {row["test"]: row for row in csv.DictReader(handle)}
+    passed_quiz = sum(1 for student, (_, cells, _) in fake.EXPECTED.items() if cells["test_quiz_zero_grad"][0] == 1)
+    assert int(tests["test_quiz_zero_grad"]["passed"]) == passed_quiz
     assert (folder / "class_report.png").read_bytes()[:4] == b"\x89PNG"
     page = (folder / "class_report.html").read_text()
     assert "missing-zero-grad" in page and "data:image/png;base64," in page
+    assert "Crashes, kills and timeouts" in page and "Score distribution" in page
+    course_page = (course / "reports" / "course_report.html").read_text()
+    assert fake.ASSIGNMENT in course_page and "missing-zero-grad" in course_page
+
+
+def test_grades_export_through_nbgraders_exporter_plugins(graded, course, tmp_path):
+    canvas, plain = tmp_path / "canvas.csv", tmp_path / "plain.csv"
+    fake.nbgrader(course, "export", "--exporter=autograder.export.canvas.CanvasExport", f"--to={canvas}")
+    fake.nbgrader(course, "export", "--exporter=autograder.export.plain.PlainExport", f"--to={plain}")
+    with open(canvas) as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", fake.ASSIGNMENT]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "4"
+    by_login = {row[3]: row[5] for row in rows[2:]}
+    assert by_login == {student: f"{total:g}" for student, (total, _, _) in fake.EXPECTED.items()}
+    with open(plain) as handle:
+        grades = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert grades["carol"]["score"] == "2" and grades["carol"]["max_score"] == "4" and grades["carol"]["percent"] == "50"
+    assert grades["alice"]["submitted"] == "yes"
 
 
 def test_grading_again_is_safe(graded, course):
@@ -158,6 +251,16 @@ def test_scores_equal_plain_nbgrader_autograde(graded, course, tmp_path):
     fake.submit_class(plain, ordinary)
     fake.nbgrader(plain, "autograde", fake.ASSIGNMENT, timeout=600)
     assert fake.gradebook_scores(plain, ordinary) == fake.gradebook_scores(course, ordinary)
+    # ... and the course's feedback command explains plain nbgrader's run from its data, as the grader does
+    from autograder.report import cli as feedback_cli
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert feedback_cli.main([fake.ASSIGNMENT, "--root", str(plain)]) == 0
+    for student in ordinary:
+        mine, theirs = outcome_of(course, student), outcome_of(plain, student)
+        assert [(c["grade_id"], c["reason"], c["diagnoses"]) for c in theirs["cells"]] == \
+               [(c["grade_id"], c["reason"], c["diagnoses"]) for c in mine["cells"]], student
+    page = (plain / "feedback" / "carol" / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").read_text()
+    assert "From step 2 on" in page and "data:image/png;base64," in page
 
 
 @pytest.fixture(scope="module")
@@ -180,11 +283,23 @@ def test_inspector_diagnoses_reach_scores_feedback_and_report(inspected):
     assert "missing-zero-grad" in [d["code"] for d in ben["test_all_hidden"]["diagnoses"]]
     assert ben["test_all_hidden"]["reason"].startswith("failed: [")
     page = (inspected / "feedback" / "ben" / fake.INSPECTED / f"{fake.INSPECTED}.html").read_text()
-    assert "[missing-zero-grad]" in page and "zero_grad()" in page
+    assert "[missing-zero-grad]" in page and "<code>optimizer.zero_grad()</code>" in page
     assert "hidden=True" not in page and "assert_passes" not in page
+    assert ben["test_all_hidden"]["diagnoses"][0]["section"]["heading"] == "Forgetting zero_grad"
     with open(inspected / "reports" / fake.INSPECTED / "class_report.csv") as handle:
         rows = {(row["exercise"], row["diagnosis"]): row for row in csv.DictReader(handle)}
     assert int(rows[("train_loop", "missing-zero-grad")]["students"]) == 1
+
+
+def test_removing_the_inspectors_hooks_is_tampering_not_a_loop_bug(inspected):
+    assert fake.gradebook_scores(inspected, ["hal"], fake.INSPECTED)["hal"] == {"test_order": 0, "test_all_hidden": 0}
+    cells = {cell["grade_id"]: cell for cell in inspected_outcome(inspected, "hal")["cells"]}
+    for cell in cells.values():
+        assert cell["reason"].startswith("tampering detected: torch's global forward pre-hooks (which the grader "
+                                         "watches the loop with) were removed by `train`"), cell["reason"]
+        assert cell["diagnoses"] == []
+    page = (inspected / "feedback" / "hal" / fake.INSPECTED / f"{fake.INSPECTED}.html").read_text()
+    assert "model-never-called" not in page and "never called the model" not in page
 
 
 def test_a_forged_inspector_cache_entry_never_reaches_a_test(inspected):

@@ -3,33 +3,16 @@ import pytest
 import torch
 
 import autograder.expect
-from autograder.report import diagnoses
+from autograder.report import hidden_text
 from autograder.grade import integrity
 from autograder.grade.outcome import CellOutcome, SubmissionOutcome
 from autograder.report.class_report import count_diagnoses
 
-MESSAGE = """[missing-zero-grad] At step 3 the weight gradient was 3.0x this batch's own gradient.
-Fix: call `optimizer.zero_grad()` once per step.
-
-[loss-kept-as-tensor] The loss of epoch 1 was logged as a tensor. Fix: log `loss.item()`."""
-
-
-def test_parse_finds_each_coded_paragraph():
-    found = diagnoses.parse(MESSAGE)
-    assert [d["code"] for d in found] == ["missing-zero-grad", "loss-kept-as-tensor"]
-    assert found[0]["text"].startswith("At step 3") and "zero_grad()" in found[0]["text"]
-
-
-def test_parse_ignores_plain_messages():
-    assert diagnoses.parse("assert 3 == 4") == []
-    assert diagnoses.parse("") == []
-
-
 def test_scrub_removes_hidden_lines_and_keeps_the_rest():
     hidden = {"secret = reference_losses(seed=7)", "x"}
     text = "oops: secret = reference_losses(seed=7) went wrong, x stays"
-    assert diagnoses.scrub(text, hidden) == "oops: [hidden test code removed] went wrong, x stays"
-    assert diagnoses.scrub("nothing to hide", hidden) == "nothing to hide"
+    assert hidden_text.scrub(text, hidden) == "oops: [hidden test code removed] went wrong, x stays"
+    assert hidden_text.scrub("nothing to hide", hidden) == "nothing to hide"
 
 
 def test_snapshot_sees_a_replaced_grader_function_and_forgets_it_once_restored():
@@ -69,14 +52,15 @@ def test_a_rebound_notebook_name_is_reported():
 
 def test_class_report_counts_each_student_once_per_exercise_and_diagnosis():
     def student(name, *codes, points=0.0):
-        cells = [CellOutcome(f"t{i}", "train_loop", points, 1.0, "failed", diagnoses=[{"code": c, "text": ""}])
+        cells = [CellOutcome(f"t{i}", "train_loop", points, 1.0, "failed", diagnoses=[{"code": c}])
                  for i, c in enumerate(codes)]
         return SubmissionOutcome(name, "a", cells=cells or [CellOutcome("t", "train_loop", 1.0, 1.0, "passed")])
     outcomes = [student("ann", "missing-zero-grad", "missing-zero-grad"), student("ben", "missing-zero-grad"),
                 student("cid"), student("dee", "eval-mode-missing")]
     rows, size = count_diagnoses(outcomes)
     assert size == 4
-    assert rows[0] == {"exercise": "train_loop", "diagnosis": "missing-zero-grad", "students": 2, "percent": 50.0}
+    assert {k: rows[0][k] for k in ("exercise", "diagnosis", "students", "percent", "who")} == {
+        "exercise": "train_loop", "diagnosis": "missing-zero-grad", "students": 2, "percent": 50.0, "who": "ann; ben"}
     assert rows[1]["diagnosis"] == "eval-mode-missing" and rows[1]["students"] == 1
 
 
@@ -114,3 +98,221 @@ def test_notebook_habits_run_as_in_a_kernel_and_are_not_tampering():
         kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
         assert ("stream", "stderr") not in kinds and ("error", None) not in kinds, cell
         assert cell["tampering"] == []
+
+
+# -- diagnoses and reports as data ------------------------------------------------------------
+
+from autograder.diagnoses import Diagnosis, diagnosis  # noqa: E402
+from autograder.inspector.report import Report  # noqa: E402
+
+
+def a_report(**fields) -> Report:
+    found = [Diagnosis("missing-zero-grad", "At step 3 the gradient was 3.0× its own.", "Call `opt.zero_grad()`.",
+                       diagnosis("missing-zero-grad", "x").section, line=4, code_line="    loss.backward()"),
+             diagnosis("loss-tensor-logged", "Epoch 1 logged a `<tensor>`.")]
+    return Report("train_loop", True, found, params={"seed": 3, "optimizer": torch.optim.SGD},
+                  curve=[1.0, 0.5, float("inf")], reference_curve=[1.0, 0.4, 0.2], facts={"steps": 3}, **fields)
+
+
+def test_a_report_and_its_diagnoses_survive_json():
+    import json
+    report = a_report()
+    back = Report.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert back.diagnoses == report.diagnoses and back.diagnoses[0].line == 4
+    assert back.curve[:2] == [1.0, 0.5] and back.reference_curve == [1.0, 0.4, 0.2] and back.facts == {"steps": 3}
+    assert back.params["optimizer"] == "SGD"
+    data = report.diagnoses[0].to_dict()
+    assert data["title"] == "Gradients piled up across steps" and data["section"]["href"].endswith("#Forgetting-zero_grad")
+
+
+def test_assert_passes_failure_carries_the_report_and_publishes_it_only_under_the_grader(monkeypatch):
+    from autograder import handoff
+    published = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw=False: published.append(data))
+    report = a_report()
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    error = handoff.failure(report, report.diagnoses[:1], "order")
+    assert error.report is report and str(error).startswith("[missing-zero-grad] At step 3")
+    assert published == []
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    handoff.failure(report, report.diagnoses[:1], "order")
+    outputs = [{"output_type": "display_data", "data": published[0]}, {"output_type": "stream", "text": "x"},
+               {"output_type": "display_data", "data": {handoff.MIMETYPE: {"no": "report"}}}]
+    found = handoff.reports_in(outputs)
+    assert len(found) == 1 and found[0]["failing"] == ["missing-zero-grad"] and found[0]["concern"] == "order"
+
+
+def test_one_renderer_shows_code_spans_the_learners_line_and_escapes_everything():
+    from autograder.render import html, html_diagnosis, paragraph
+    d = a_report().diagnoses[0]
+    page = html_diagnosis(d)
+    assert "<code>opt.zero_grad()</code>" in page and "line 4" in page and "loss.backward()" in page
+    assert "`" not in page
+    assert "&lt;tensor&gt;" in html(a_report()) and "<tensor>" not in html(a_report())
+    assert paragraph(d).startswith("[missing-zero-grad] At step 3") and "Your code, line 4: `loss.backward()`" in paragraph(d)
+
+
+def cell_outcome(report=None, **fields) -> CellOutcome:
+    report = report or a_report()
+    return CellOutcome("test_hidden", "train_loop", 0.0, 2.0, "failed: [missing-zero-grad]", True,
+                       diagnoses=[d.to_dict() for d in report.diagnoses], message="failed: [missing-zero-grad]",
+                       curve=report.curve, reference_curve=report.reference_curve, **fields)
+
+
+def test_feedback_page_plots_the_curve_shows_the_line_and_says_when_there_is_no_curve():
+    from autograder.report.feedback_page import render
+    page = render(SubmissionOutcome("ann", "a1", "a1", cells=[cell_outcome()]))
+    assert "data:image/png;base64," in page and "No loss curve" not in page
+    assert "<code>opt.zero_grad()</code>" in page and "loss.backward()" in page and "0 / 2" in page
+    flat = render(SubmissionOutcome("ann", "a1", "a1", cells=[cell_outcome(Report("train_loop", True, []))]))
+    assert "No loss curve was recorded" in flat and "data:image/png" not in flat
+
+
+def test_feedback_page_names_the_root_cause_once_per_exercise():
+    from autograder.report.feedback_page import render
+    cause = {"kind": "crash", "cell": 3, "subject": "the cell defining `train`",
+             "words": "crashed the kernel with a segmentation fault (SIGSEGV)",
+             "text": "the cell defining `train` crashed the kernel with a segmentation fault (SIGSEGV)"}
+    cells = [CellOutcome(f"t{i}", "train_loop", 0.0, 1.0, "could not run: " + cause["text"], message="could not run: "
+                         + cause["text"], cause=cause) for i in range(2)]
+    page = render(SubmissionOutcome("ann", "a1", "a1", cells=cells))
+    assert page.count("What stopped the tests") == 1
+    assert "the cell defining <code>train</code> crashed the kernel with a segmentation fault" in page
+
+
+# -- root causes -------------------------------------------------------------------------------
+
+def notebook(*cells):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    for source, outputs, grade in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        if grade:
+            cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade, "locked": True, "solution": False,
+                                         "points": 1}
+        nb.cells.append(cell)
+    return nb
+
+
+def name_error(name):
+    return {"output_type": "error", "ename": "NameError", "evalue": f"name '{name}' is not defined", "traceback": []}
+
+
+def test_a_test_meeting_nameerror_is_blamed_on_the_cell_that_died_defining_the_name():
+    from autograder.grade import causes
+    nb = notebook(("import torch", [], None),
+                  ("import os\ndef train(model):\n    return []\nos._exit(3)", [], None),
+                  ("helper = 1", [], None),
+                  ("train(None)", [name_error("train")], "test_a"),
+                  ("undefined_thing()", [name_error("undefined_thing")], "test_b"),
+                  ("assert False", [{"output_type": "error", "ename": "AssertionError", "evalue": "",
+                                     "traceback": []}], "test_c"))
+    result = {"cells": {}, "crashes": [{"cell": 1, "kind": "exit", "reason": "ended the grading process itself"}]}
+    found = causes.find_causes(nb, result)
+    why = causes.blame(nb, 3, found, None, "train")
+    assert why.text == "the cell defining `train` ended the grading process itself" and why.cell == 1
+    assert causes.blame(nb, 4, found, None, "train(None)") is None  # nothing the learner can see defines it
+    assert causes.blame(nb, 5, found, None, "") is None  # failed on its own
+
+
+def test_a_test_whose_process_died_in_it_names_the_learner_function_it_called():
+    from autograder.grade import causes
+    nb = notebook(("def train(model):\n    return []", [], None), ("train(None)", [], "test_a"))
+    result = {"cells": {}, "stopped": {"cell": 1, "kind": "crash", "signal": "SIGSEGV",
+                                       "reason": "crashed the kernel with a segmentation fault (SIGSEGV)"}}
+    why = causes.blame(nb, 1, causes.find_causes(nb, result), None, "")
+    assert why.text == "this test, which calls `train`, crashed the kernel with a segmentation fault (SIGSEGV)"
+    assert why.kind == "crash" and why.signal == "SIGSEGV"
+
+
+def test_why_stopped_tells_a_fault_from_a_kill_and_never_blames_memory_for_a_signal():
+    import signal
+    from autograder.grade.worker import why_stopped
+    limits = {"cell_seconds": 3, "notebook_seconds": 60}
+    assert why_stopped(None, signal.SIGSEGV, limits) == {
+        "kind": "crash", "signal": "SIGSEGV", "reason": "crashed the kernel with a segmentation fault (SIGSEGV)"}
+    killed = why_stopped(None, signal.SIGKILL, limits)
+    assert killed["kind"] == "killed" and killed["reason"].startswith("was killed by SIGKILL, a signal the grader did not")
+    assert "not the memory limit" in killed["reason"]
+    assert why_stopped(None, 3 << 8, limits)["kind"] == "exit" and "exit code 3" in why_stopped(None, 3 << 8, limits)["reason"]
+    assert why_stopped("cell", 0, limits)["kind"] == "timeout"
+    assert why_stopped(None, signal.SIGXCPU, limits)["kind"] == "cpu-limit"
+
+
+# -- torch's hook tables ------------------------------------------------------------------------
+
+@pytest.fixture
+def guard():
+    from autograder.grade.hook_guard import HookGuard
+    installed = HookGuard()
+    yield installed
+    installed.remove()
+
+
+def correct_train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_the_inspector_and_a_learners_own_hooks_are_not_tampering(guard):
+    from autograder.api import check
+    assert check("train_loop", correct_train).passed
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda *args: None)
+    torch.nn.Linear(2, 2)(torch.zeros(1, 2))
+    handle.remove()
+    assert guard.changes() == []
+
+
+def test_removing_the_inspectors_hooks_inside_the_function_is_tampering(guard):
+    from collections import OrderedDict
+
+    from autograder.api import inspect
+
+    def clears(model, loss_fn, optimizer, X, y, epochs):
+        torch.nn.modules.module._global_forward_hooks.clear()
+        return correct_train(model, loss_fn, optimizer, X, y, epochs)
+    inspect("train_loop", clears, hidden=True)
+    assert guard.changes() == ["torch's global forward hooks (which the grader watches the loop with) were removed "
+                               "by `clears`"]
+
+    def bypasses(model, loss_fn, optimizer, X, y, epochs):
+        from torch.optim import optimizer as optimizer_hooks
+        OrderedDict.clear(optimizer_hooks._global_optimizer_pre_hooks)
+        return correct_train(model, loss_fn, optimizer, X, y, epochs)
+    assert inspect("train_loop", bypasses, hidden=True).codes == ["missing-step"]  # blinded: a false bug
+    assert "torch's global optimizer step pre-hooks (which the grader watches the loop with) were emptied behind " \
+           "the grader's back" in guard.changes()
+
+
+def test_replacing_a_hook_table_or_leaving_a_torch_mode_on_is_tampering(guard):
+    from collections import OrderedDict
+
+    from torch.overrides import TorchFunctionMode
+    original = torch.nn.modules.module._global_forward_pre_hooks
+    torch.nn.modules.module._global_forward_pre_hooks = OrderedDict()
+    try:
+        assert guard.changes() == ["torch's global forward pre-hooks table (which the grader watches the loop with) "
+                                   "was replaced"]
+    finally:
+        torch.nn.modules.module._global_forward_pre_hooks = original
+    mode = TorchFunctionMode()
+    mode.__enter__()
+    try:
+        assert any("torch function or dispatch mode" in change for change in guard.changes())
+    finally:
+        mode.__exit__(None, None, None)
+
+
+@pytest.mark.slow
+def test_without_namespaces_a_self_kill_is_named_as_a_kill(monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_NO_NAMESPACES", "1")
+    result = run_in_worker(["x = 1", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
+    assert result["stopped"]["cell"] == 1 and result["stopped"]["kind"] == "killed"
+    assert result["stopped"]["signal"] == "SIGKILL" and "memory" not in result["stopped"]["reason"].split("(")[0]

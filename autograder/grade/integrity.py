@@ -8,7 +8,7 @@ code exists* (the objects themselves are kept, so `is` comparisons are exact),
 and the executor compares against it after every cell. Any difference is
 tampering; the grader scores the affected test cells 0 and names what changed.
 
-Watched: every attribute of the grader's and the course's modules, of the torch
+Watched: torch's global hook tables (hook_guard.py); every attribute of the grader's and the course's modules, of the torch
 namespaces a training loop touches (`torch`, `torch.Tensor`, `torch.nn.Module`,
 optimizers, autograd, functional), of IPython's shell that runs the cells, and
 of `builtins`; the code, defaults and globals of every watched function; the
@@ -22,6 +22,8 @@ monkeypatching, the way a learner would actually fake a pass.
 import builtins
 import sys
 import types
+
+from autograder.grade.hook_guard import HookGuard
 
 WATCHED_PREFIXES = ("autograder", "course_helpers", "IPython.core")
 WATCHED_TORCH = ("torch", "torch.nn.modules.module", "torch.optim.optimizer", "torch.autograd",
@@ -41,6 +43,7 @@ class Snapshot:
         self.modules: dict[str, types.ModuleType] = {}
         self.instances: list[tuple[object, str, dict]] = []
         self.hook_lists, self.hooks = None, {}
+        self.torch_hooks: HookGuard | None = None
         self.trace = (sys.gettrace(), sys.getprofile())
         for name, module in list(sys.modules.items()):
             if isinstance(module, types.ModuleType) and _is_watched(name):
@@ -88,9 +91,13 @@ class Snapshot:
             "custom exception handlers": list(shell.custom_exceptions)}
         self.hooks = self.hook_lists()
 
+    def watch_torch_hooks(self) -> None:
+        """Guard torch's global hook tables, which the loop inspector relies on (hook_guard.py)."""
+        self.torch_hooks = HookGuard()
+
     def changes(self, limit: int = 5) -> list[str]:
         """Plain-words list of what differs now, empty when nothing was replaced."""
-        found = []
+        found = [] if self.torch_hooks is None else self.torch_hooks.changes()
         if self.hook_lists is not None:
             now = self.hook_lists()
             found += [f"IPython {name} were changed (get_ipython() hooks)" for name, items in now.items()

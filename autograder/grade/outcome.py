@@ -5,7 +5,7 @@ table, each student's feedback page and the class report are all drawn from them
 (saved as `<notebook>.grading.json` next to the autograded notebook), never from a second
 reading of the student's notebook.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
@@ -16,8 +16,16 @@ class CellOutcome:
     max_points: float
     reason: str
     hidden: bool = False
-    diagnoses: list[dict] = field(default_factory=list)  # {"code", "text"}, already safe to show
+    diagnoses: list[dict] = field(default_factory=list)  # Diagnosis.to_dict() each, already safe to show
     message: str = ""  # what the learner may read about this cell (never hidden source)
+    cause: dict | None = None  # causes.Cause.to_dict(): what stopped this test (a crash, a timeout...)
+    curve: list[float] = field(default_factory=list)  # the learner's losses on this test's data
+    reference_curve: list[float] = field(default_factory=list)  # a correct loop's, on the same data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CellOutcome":
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 @dataclass
@@ -43,7 +51,7 @@ class SubmissionOutcome:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionOutcome":
-        cells = [CellOutcome(**cell) for cell in data.get("cells", [])]
+        cells = [CellOutcome.from_dict(cell) for cell in data.get("cells", [])]
         return cls(student=data["student"], assignment=data["assignment"],
                    notebook=data.get("notebook", ""), cells=cells,
                    notes=list(data.get("notes", [])), walls=data.get("walls", ""),

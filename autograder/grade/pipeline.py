@@ -104,7 +104,7 @@ def merge_runs(earlier: dict | None, later: dict) -> dict:
     cells.update({index: record for index, record in later.get("cells", {}).items() if int(index) > crashed_at})
     stopped = later.get("stopped")
     if stopped and (stopped.get("cell") is None or stopped["cell"] <= crashed_at):
-        stopped = {"cell": None, "reason": stopped["reason"]} if stopped.get("cell") is None else None
+        stopped = dict(stopped, cell=None) if stopped.get("cell") is None else None
     first_stop = dict(earlier["stopped"])
     return {"cells": cells, "stopped": stopped, "crashes": earlier.get("crashes", []) + [first_stop],
             "resumes": earlier.get("resumes", 0) + 1, "walls": later.get("walls") or earlier.get("walls"),

@@ -11,8 +11,11 @@ becomes an `error` output, so nbgrader scores it 0:
   after it, see pipeline.resume_job), and any cell no run reached;
 - every test cell at or after the cell where tampering was detected.
 
-Then each test cell gets a reason in plain words, written to the gradebook as the
-exercise's comment and kept in `<notebook>.grading.json` for feedback and the class report.
+Then each test cell gets a reason in plain words and as data: the root cause when
+an earlier cell stopped it (causes.py), and the diagnoses its test cell handed over
+as data (autograder.handoff), never read back from the error text. The reasons go to
+the gradebook as the exercise's comment; everything is kept in
+`<notebook>.grading.json` for feedback and the class report.
 """
 import json
 import shutil
@@ -24,14 +27,16 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
-from autograder.report import diagnoses
+from autograder import handoff
+from autograder.diagnoses import Diagnosis
+from autograder.report import hidden_text
+from autograder.grade import causes
 from autograder.grade.course import Course
 from autograder.grade.outcome import CellOutcome, SubmissionOutcome
-from autograder.grade.prepare import AssignmentInfo, Prepared
+from autograder.grade.prepare import HIDDEN_BLOCK, AssignmentInfo, Prepared
 
 AUTOGRADE_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                    AssignLatePenalties, CheckCellMetadata]
-MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory", "DefaultCPUAllocator")
 
 
 def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | None) -> SubmissionOutcome:
@@ -44,21 +49,17 @@ def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | N
         _zero_everything(course, item)
         reason = item.failure or "nothing could be run"
         outcome.notes.append(reason[0].upper() + reason[1:] + ".")
+        why = causes.Cause("no-notebook", None, "", reason).to_dict()
         for grade_id, cell in notebook.grade_cells.items():
             outcome.cells.append(CellOutcome(grade_id, cell.exercise, 0.0, cell.max_points,
-                                             reason, cell.hidden, message=reason))
+                                             reason, cell.hidden, message=reason, cause=why))
     else:
         nb = _with_outputs(item.nb, result)
         nb, _ = _run_autograde_steps(course, nb, item.resources)
         _write_autograded(course, item, nb)
         points = _points_from_gradebook(course, item)
-        for cell in nb.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if not utils.is_grade(cell) or grade_id not in notebook.grade_cells:
-                continue
-            info_cell = notebook.grade_cells[grade_id]
-            got = points.get(grade_id)
-            outcome.cells.append(explain(cell, info_cell, got, info.hidden_lines, item.cell_notes.get(grade_id)))
+        outcome.cells = explain_notebook(nb, notebook, points, info.hidden_lines, item.cell_notes, result,
+                                         course.limits.as_dict())
     _record_comments(course, item, outcome)
     _save(course, item, outcome)
     return outcome
@@ -69,9 +70,8 @@ def _with_outputs(sanitized, result: dict | None):
     nb = nbformat.from_dict(json.loads(json.dumps(sanitized)))  # a copy: the input stays clean
     result = result or {"cells": {}, "stopped": {"cell": None, "reason": "the notebook was not run"}}
     ran, stopped = result.get("cells", {}), result.get("stopped")
-    crashes = {crash["cell"]: crash["reason"] for crash in result.get("crashes", [])}
-    if stopped and stopped.get("cell") is not None:
-        crashes[stopped["cell"]] = stopped["reason"]
+    crashes = {index: f"{causes.subject(nb, index)} {stop['reason']}"
+               for index, stop in causes.process_stops(result).items()}
     tampered_at, tampering = None, []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -85,12 +85,16 @@ def _with_outputs(sanitized, result: dict | None):
         elif index in crashes:
             cell.outputs = [_error("GradingStopped", crashes[index])]
         else:
-            why = stopped["reason"] if stopped else "the notebook stopped before this cell"
+            why = "the notebook stopped before this cell"
+            if stopped:
+                where = stopped.get("cell")
+                why = stopped["reason"] if where is None else f"{causes.subject(nb, where)} {stopped['reason']}"
             if tampered_at is not None:
                 why = "tampering was detected earlier in the notebook"
             cell.outputs = [_error("NotRun", f"not run: {why}")]
         if tampered_at is not None and utils.is_grade(cell):
-            cell.outputs.append(_error("TamperingDetected", "tampering detected: " + "; ".join(tampering)))
+            cell.outputs.append(_error("TamperingDetected", "tampering detected: " + "; ".join(tampering)
+                                       + f" (found after {causes.subject(nb, tampered_at)} ran)"))
     return nb
 
 
@@ -113,19 +117,44 @@ def _points_from_gradebook(course: Course, item: Prepared) -> dict[str, float | 
         return {grade.name: grade.score for grade in notebook.grades}
 
 
-def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None) -> CellOutcome:
-    """The reason for one test cell's score, and what the learner may read about it."""
+def explain_notebook(nb, notebook, points: dict, hidden_lines: set[str], notes: dict, result: dict | None,
+                     limits: dict) -> list[CellOutcome]:
+    """A CellOutcome for every test cell of an executed notebook, each with its root cause."""
+    found = causes.find_causes(nb, result, limits)
+    visible = "\n".join(HIDDEN_BLOCK.sub("", cell.source) for cell in nb.cells)
+    explained, exercise_cell = [], None
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            exercise_cell = index
+        grade_id = meta.get("grade_id")
+        if not utils.is_grade(cell) or grade_id not in notebook.grade_cells:
+            continue
+        why = causes.blame(nb, index, found, exercise_cell, visible)
+        explained.append(explain(cell, notebook.grade_cells[grade_id], points.get(grade_id), hidden_lines,
+                                 notes.get(grade_id), why))
+    return explained
+
+
+def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None,
+            why: "causes.Cause | None" = None) -> CellOutcome:
+    """The reason for one test cell's score, and what the learner may read about it.
+
+    `why` is the earlier failure this test could not get past (see causes.py)."""
     hidden = info_cell.hidden
     max_points = info_cell.max_points
     points = 0.0 if points is None else float(points)
     errors = [o for o in cell.outputs if o.output_type == "error"]
     stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
     found: list[dict] = []
+    curves: dict = {}
     tamper = next((o for o in errors if o.ename == "TamperingDetected"), None)
     if tamper is not None:
         reason = message = tamper.evalue
+    elif why is not None:
+        reason = message = _blamed(why, errors)
     elif errors:
-        reason, message, found = _explain_error(errors[0], hidden, hidden_lines)
+        reason, message, found, curves = _explain_error(errors[0], cell.outputs, hidden, hidden_lines)
     elif stderr:
         reason = "the test cell wrote to stderr (nbgrader scores that 0)"
         message = reason if hidden else f"{reason}: {stderr[0].text.strip()[:300]}"
@@ -135,8 +164,24 @@ def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None) -
         reason, message = "passed", "passed"
     if note:
         reason, message = f"{reason} ({note})", f"{message} ({note})"
-    return CellOutcome(info_cell.grade_id, info_cell.exercise, points, max_points, reason, hidden,
-                       diagnoses=found, message=_safe(message, hidden_lines))
+    cause = None if why is None else why.to_dict()
+    if tamper is not None:
+        cause = causes.Cause("tampering", None, "", tamper.evalue).to_dict()
+    return CellOutcome(info_cell.grade_id, info_cell.exercise, points, max_points, _safe(reason, hidden_lines),
+                       hidden, diagnoses=found, message=_safe(message, hidden_lines),
+                       cause=None if cause is None else {k: _safe(str(v), hidden_lines) if isinstance(v, str) else v
+                                                          for k, v in cause.items()},
+                       **curves)
+
+
+def _blamed(why: "causes.Cause", errors) -> str:
+    """A test that could not get past an earlier failure: that failure, and the cell."""
+    if why.subject.startswith("this test"):
+        return why.text
+    name = causes.UNDEFINED.match(str(errors[0].evalue)) if errors and errors[0].ename == "NameError" else None
+    missing = f", so `{name.group(1)}` did not exist for this test" if name and why.cell is not None else ""
+    prefix = "not attempted yet: " if why.kind == "not-attempted" else "could not run: "
+    return f"{prefix}{why.text}{missing}"
 
 
 WITHHELD = "(this message quoted hidden test code, so it is not shown)"
@@ -145,36 +190,62 @@ WITHHELD = "(this message quoted hidden test code, so it is not shown)"
 def _safe(text: str, hidden_lines: set[str]) -> str:
     """Text a student may read: any text quoting a hidden test line is withheld whole
     (learner code can put the calling test's source into its own error message)."""
-    if diagnoses.looks_hidden(text, hidden_lines) or "### BEGIN HIDDEN TESTS" in text:
+    if hidden_text.looks_hidden(text, hidden_lines) or "### BEGIN HIDDEN TESTS" in text:
         return WITHHELD
     return text
 
 
-def _explain_error(error, hidden: bool, hidden_lines: set[str]) -> tuple[str, str, list[dict]]:
+def _published(outputs, hidden_lines: set[str]) -> tuple[list[dict], dict]:
+    """The diagnoses (and loss curves) the test cell handed over as data, made safe to show."""
+    reports = handoff.reports_in(outputs)
+    if not reports:
+        return [], {}
+    data = reports[-1]
+    failing = set(data.get("failing") or [d.get("code") for d in data["diagnoses"]])
+    found = []
+    for item in data["diagnoses"]:
+        try:
+            d = Diagnosis.from_dict(item)
+        except (KeyError, TypeError, ValueError):
+            continue
+        if d.code in failing:
+            safe = d.to_dict()
+            for key in ("message", "fix", "code_line"):
+                if safe[key] is not None:
+                    safe[key] = _safe(safe[key], hidden_lines)
+            if safe["code_line"] == WITHHELD:
+                safe["code_line"], safe["line"] = None, None
+            found.append(safe)
+    curves = {key: [float(x) for x in data.get(key, []) if isinstance(x, (int, float))][:10_000]
+              for key in ("curve", "reference_curve")}
+    return found, curves
+
+
+def _explain_error(error, outputs, hidden: bool, hidden_lines: set[str]) -> tuple[str, str, list[dict], dict]:
     ename, evalue = error.ename, str(error.evalue)
     if ename in ("GradingStopped", "NotRun"):
-        return evalue, evalue, []
+        return evalue, evalue, [], {}
     if ename == "CellTimeoutError":
-        return evalue, evalue, []
-    if ename == "MemoryError" or any(word in evalue for word in MEMORY_WORDS):
-        return "memory limit exceeded", "memory limit exceeded: the code used more memory than allowed", []
+        return evalue, evalue, [], {}
+    if ename == "MemoryError" or any(word in evalue for word in causes.MEMORY_WORDS):
+        return "memory limit exceeded", "memory limit exceeded: the code used more memory than allowed", [], {}
     if ename == "NotImplementedError":
         text = "not attempted yet: the exercise still raises NotImplementedError"
-        return text, text, []
+        return text, text, [], {}
     if ename == "AssertionError":
-        found = [{"code": d["code"], "text": _safe(d["text"], hidden_lines)} for d in diagnoses.parse(evalue)]
+        found, curves = _published(outputs, hidden_lines)
         if found:
             codes = ", ".join(f"[{d['code']}]" for d in found)
-            return f"failed: {codes}", "\n\n".join(f"[{d['code']}] {d['text']}" for d in found), found
+            return f"failed: {codes}", f"failed: {codes}", found, curves
         if hidden:
-            return "a hidden check failed", "a hidden check failed", []
+            return "a hidden check failed", "a hidden check failed", [], {}
         first = evalue.strip().splitlines()[0] if evalue.strip() else "an assertion failed"
-        return f"failed: {first}", f"failed: {first}", []
+        return f"failed: {first}", f"failed: {first}", [], {}
     if hidden:
-        return f"error in a hidden check: {ename}", f"a hidden check stopped with {ename}", []
+        return f"error in a hidden check: {ename}", f"a hidden check stopped with {ename}", [], {}
     first = evalue.strip().splitlines()[0][:300] if evalue.strip() else ""
     text = f"error: {ename}: {first}" if first else f"error: {ename}"
-    return text, text, []
+    return text, text, [], {}
 
 
 def _zero_everything(course: Course, item: Prepared) -> None:

@@ -17,9 +17,15 @@ def summary_table(outcomes: list[SubmissionOutcome]) -> str:
 
 
 def _reasons(outcome: SubmissionOutcome) -> str:
-    """Notes first, then each test cell that lost points, shortened to stay on one line."""
+    """Notes first, then each root cause once (with the tests it cost), then each other
+    test cell that lost points, shortened to stay on one line."""
     parts = [note.rstrip(".") for note in outcome.notes]
+    by_cause: dict[str, list[str]] = {}
+    for cell in outcome.cells:
+        if cell.points < cell.max_points and cell.cause and cell.cause.get("kind") != "tampering":
+            by_cause.setdefault(cell.cause["text"], []).append(cell.grade_id)
+    parts += [f"{text} ({', '.join(tests)})" for text, tests in by_cause.items() if text.rstrip(".") not in parts]
     parts += [f"{cell.grade_id}: {cell.reason}" for cell in outcome.cells if cell.points < cell.max_points
-              and cell.reason not in parts]
+              and not (cell.cause and cell.cause.get("kind") != "tampering") and cell.reason not in parts]
     text = "; ".join(parts) or "all tests passed"
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if len(text) <= 200 else text[:197] + "..."

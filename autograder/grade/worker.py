@@ -44,7 +44,7 @@ def main() -> int:
         try:
             result = supervise(job, shell, snapshot, protocol.fileno())
         except Exception:
-            result = {"cells": {}, "stopped": {"cell": None, "reason": "the grading worker failed: "
+            result = {"cells": {}, "stopped": {"cell": None, "kind": "grader", "reason": "the grading worker failed: "
                                                 + traceback.format_exc(limit=3)}}
         result["id"] = job["id"]
         protocol.write(json.dumps(result) + "\n")
@@ -89,6 +89,7 @@ def _warm_up():
     snapshot.watch_instance(shell, "get_ipython()")
     snapshot.watch_instance(executor.RECORDER, "the grader's output recorder")
     snapshot.watch_shell_hooks(shell)
+    snapshot.watch_torch_hooks()
     return shell, snapshot
 
 
@@ -187,13 +188,15 @@ def _collect(job: dict, pid: int, read_end: int) -> dict:
             break
     status = None if killed else _wait_briefly(pid)
     if status is None:  # still running: past a limit, or it closed its end of the pipe
+        killed = killed or "silent"
         _kill_group(pid)
         _, status = os.waitpid(pid, 0)
     stopped = None
     if not done:
-        stopped = {"cell": running, "reason": _why_stopped(killed, status, limits)}
+        stopped = {"cell": running, **why_stopped(killed, status, limits)}
         if walls and walls.startswith(SANDBOX_FAILED):
-            stopped = {"cell": None, "reason": f"the grader could not isolate this notebook ({walls})"}
+            stopped = {"cell": None, "kind": "grader",
+                       "reason": f"the grader could not isolate this notebook ({walls})"}
     return {"cells": cells, "stopped": stopped, "walls": walls,
             "seconds": round(time.monotonic() - started_at, 3)}
 
@@ -218,20 +221,45 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def _why_stopped(killed, status: int, limits: dict) -> str:
+# What a signal that ended the process means, in words: (kind, words after "the cell ...").
+FAULTS = {"SIGSEGV": "a segmentation fault", "SIGBUS": "a bus error", "SIGFPE": "an arithmetic fault",
+          "SIGILL": "an illegal instruction", "SIGABRT": "an abort", "SIGSYS": "a bad system call"}
+
+
+def why_stopped(killed, status: int, limits: dict) -> dict:
+    """Why the process ended before its last cell: {"kind", "reason", "signal"}.
+
+    `reason` continues a sentence whose subject is the cell ("the cell defining `train`
+    ..."). Kinds: crash (a fault signal), killed (any other signal: the grader sends
+    none but its time-limit SIGKILL, and the memory limit shows as MemoryError, never as
+    a signal), timeout, notebook-timeout, cpu-limit, exit."""
     if killed == "cell":
-        return f"cell time limit exceeded ({limits['cell_seconds']:g} s): the cell did not stop and was killed"
+        return {"kind": "timeout", "reason": f"did not stop within its time limit ({limits['cell_seconds']:g} s, "
+                                             "ignoring the alarm that ends a cell) and was killed"}
+    if killed == "silent":
+        return {"kind": "killed", "reason": "stopped reporting to the grader (it closed the grader's pipe) "
+                                            "and was killed by the grader"}
     if killed == "notebook":
-        return f"notebook time limit exceeded ({limits['notebook_seconds']:g} s)"
+        return {"kind": "notebook-timeout",
+                "reason": f"was running when the notebook's time limit ({limits['notebook_seconds']:g} s) ran out"}
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
         if number == signal.SIGXCPU:
-            return "CPU time limit exceeded"
-        if number == signal.SIGKILL:
-            return "the process was killed (signal 9), most likely for using too much memory"
-        return f"the process crashed ({signal.Signals(number).name})"
+            return {"kind": "cpu-limit", "signal": name,
+                    "reason": f"used up the notebook's CPU time ({int(limits['notebook_seconds']) + 5} s)"}
+        if name in FAULTS:
+            return {"kind": "crash", "signal": name,
+                    "reason": f"crashed the kernel with {FAULTS[name]} ({name})"}
+        return {"kind": "killed", "signal": name,
+                "reason": f"was killed by {name}, a signal the grader did not send: the notebook's own code "
+                          "killed its process or its process group (this is not the memory limit, "
+                          "which raises MemoryError)"}
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
-    return f"the notebook ended the grading process itself (exit code {code}, e.g. os._exit)"
+    return {"kind": "exit", "reason": f"ended the grading process itself (exit code {code}, e.g. `os._exit`)"}
 
 
 if __name__ == "__main__":

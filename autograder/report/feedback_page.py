@@ -1,45 +1,81 @@
-"""One HTML page per student and notebook: scores, reasons and diagnoses in plain words.
+"""One HTML page per student and notebook: per exercise, the points, what stopped the
+tests, each diagnosis (what happened, the fix, the section that teaches it, the
+learner's line), and the learner's loss curve against a correct loop's.
 
 Built only from the outcome records (see autograder.grade.outcome), whose text was
-already scrubbed of hidden test lines; every string is HTML-escaped here.
-Written to nbgrader's feedback folder as `<notebook>.html`, so `nbgrader
-release_feedback` hands it out (run it instead of `nbgrader generate_feedback`,
-which would show the hidden tests).
+already checked for hidden test lines; the page comes from a jinja2 template with
+autoescaping (templates/feedback.html.j2), diagnoses through the one renderer
+(autograder.render). Written to nbgrader's feedback folder as `<notebook>.html`, so
+`nbgrader release_feedback` hands it out (run it instead of `nbgrader
+generate_feedback`, which would show the hidden tests).
 """
-import html
+import base64
+import math
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.diagnoses import Diagnosis
 from autograder.grade.course import Course
-from autograder.grade.outcome import SubmissionOutcome
+from autograder.grade.outcome import CellOutcome, SubmissionOutcome
+from autograder.render import page
 
-STYLE = """
-body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;color:#222;line-height:1.45}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-.ok{color:#1a7f37}.lost{color:#b42318}.code{font-family:monospace;background:#f3f3f3;padding:0 .3rem}
-.note{background:#fff8e1;padding:.5rem 1rem;border-left:4px solid #f0b400}
-"""
+
+@dataclass
+class ExerciseFeedback:
+    name: str
+    cells: list[CellOutcome] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+    plot: str = ""  # base64 PNG, empty when no curve was recorded
+
+    @property
+    def points(self) -> float:
+        return sum(cell.points for cell in self.cells)
+
+    @property
+    def max_points(self) -> float:
+        return sum(cell.max_points for cell in self.cells)
+
+
+def exercises(outcome: SubmissionOutcome) -> list[ExerciseFeedback]:
+    """The outcome's test cells grouped by exercise, in notebook order; each diagnosis
+    and each cause shown once per exercise however many tests reported it."""
+    grouped: dict[str, ExerciseFeedback] = {}
+    for cell in outcome.cells:
+        exercise = grouped.setdefault(cell.exercise, ExerciseFeedback(cell.exercise))
+        exercise.cells.append(cell)
+        for data in cell.diagnoses:
+            d = Diagnosis.from_dict(data)
+            if d.code not in [seen.code for seen in exercise.diagnoses]:
+                exercise.diagnoses.append(d)
+        text = (cell.cause or {}).get("text")
+        if text and cell.cause.get("kind") != "tampering" and text not in exercise.causes:
+            exercise.causes.append(text)
+        if not exercise.plot and cell.curve:
+            exercise.plot = base64.b64encode(curve_plot(cell.curve, cell.reference_curve)).decode()
+    return list(grouped.values())
+
+
+def curve_plot(curve: list[float], reference: list[float]) -> bytes:
+    """PNG: the learner's losses and a correct loop's, step by step."""
+    from course_helpers.plotting import new_figure, png_bytes
+
+    figure, (axes,) = new_figure(6.5, 2.8)
+    shown = lambda values: [v if math.isfinite(v) else float("nan") for v in values]  # noqa: E731
+    if reference:
+        axes.plot(range(1, len(reference) + 1), shown(reference), color="#1b7a2e", marker=".",
+                  label="a correct loop")
+    axes.plot(range(1, len(curve) + 1), shown(curve), color="#b35900", marker=".", label="your loop")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.set_title("Loss on the grading data")
+    axes.legend()
+    return png_bytes(figure)
 
 
 def render(outcome: SubmissionOutcome) -> str:
-    esc = html.escape
-    rows = []
-    for cell in outcome.cells:
-        state = "ok" if cell.points >= cell.max_points else "lost"
-        kind = "hidden test" if cell.hidden else "test"
-        detail = "".join(f"<p><span class='code'>[{esc(d['code'])}]</span> {esc(d['text'])}</p>"
-                         for d in cell.diagnoses) or f"<p>{esc(cell.message)}</p>"
-        rows.append(f"<tr><td>{esc(cell.exercise)}<br><small>{kind} <code>{esc(cell.grade_id)}</code></small></td>"
-                    f"<td class='{state}'>{cell.points:g} / {cell.max_points:g}</td><td>{detail}</td></tr>")
-    notes = "".join(f"<p class='note'>{esc(note)}</p>" for note in outcome.notes)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Feedback: {esc(outcome.assignment)}</title>"
-            f"<style>{STYLE}</style></head><body>"
-            f"<h1>Feedback on {esc(outcome.assignment)}</h1>"
-            f"<p>Student: <b>{esc(outcome.student)}</b> &middot; Score: <b>{outcome.score:g} / {outcome.max_score:g}</b></p>"
-            f"{notes}<table><tr><th>exercise</th><th>points</th><th>what the grader found</th></tr>"
-            f"{''.join(rows)}</table>"
-            "<p><small>Each diagnosis names what happened in your code's run and how to fix it. "
-            "Hidden tests are not shown.</small></p></body></html>")
+    return page("feedback.html.j2", outcome=outcome, exercises=exercises(outcome))
 
 
 def write_feedback(course: Course, outcome: SubmissionOutcome) -> Path:

@@ -59,6 +59,9 @@ assert all(type(value) is float for value in losses), "`train` should return Pyt
 HIDDEN_TEST = '''\
 # The hidden check compares your loop with a reference loop on other data.
 ### BEGIN HIDDEN TESTS
+from autograder.diagnoses import diagnosis as _secret_diagnosis
+from autograder.handoff import failure as _secret_failure
+from autograder.inspector.report import Report as _SecretReport
 def _secret_reference_run(clear_gradients):
     torch.manual_seed(7)
     net = nn.Linear(4, 1)
@@ -84,13 +87,21 @@ sgd = torch.optim.SGD(net.parameters(), lr=0.05)
 inputs = torch.randn(40, 4)
 targets = inputs.sum(dim=1, keepdim=True)
 secret_got = train(net, nn.MSELoss(), sgd, inputs, targets, 6)
+secret_found = []
 if not (isinstance(secret_got, list) and all(type(v) is float for v in secret_got)):
-    raise AssertionError("[wrong-return-type] `train` returned a " + type(secret_got).__name__
-                         + " whose items are not Python floats. Fix: append `loss.item()` to the list.")
-if _secret_close(secret_got, secret_without_zero_grad):
-    raise AssertionError(f"[missing-zero-grad] From step 2 on, the losses match a loop that never clears "
-                         f"`.grad` (step 2: {secret_got[1]:.3f}, expected {secret_expected[1]:.3f}). "
-                         "Fix: call `optimizer.zero_grad()` once per step.")
+    secret_found = [_secret_diagnosis(
+        "wrong-return-type", "`train` returned a " + type(secret_got).__name__ + " whose items are not Python floats",
+        "Append `loss.item()` to the list.")]
+elif _secret_close(secret_got, secret_without_zero_grad):
+    secret_found = [_secret_diagnosis(
+        "missing-zero-grad",
+        f"From step 2 on, the losses match a loop that never clears `.grad` "
+        f"(step 2: {secret_got[1]:.3f}, expected {secret_expected[1]:.3f})",
+        "Call `optimizer.zero_grad()` once per step.")]
+if secret_found:
+    secret_curve = secret_got if not secret_found[0].code.startswith("wrong") else []
+    raise _secret_failure(_SecretReport("train_loop", True, secret_found, curve=secret_curve,
+                                        reference_curve=secret_expected), secret_found, None)
 assert torch.allclose(torch.tensor(secret_got), torch.tensor(secret_expected), atol=1e-4)
 ### END HIDDEN TESTS'''
 
@@ -160,6 +171,23 @@ return history
 MISSING_ZERO_GRAD = CORRECT.replace("    optimizer.zero_grad()\n", "")
 RETURNS_TENSORS = CORRECT.replace("loss.item()", "loss")
 ZERO_FLOATS = "return [0.0] * epochs\n"
+HOOKS_REMOVED = """\
+from torch.nn.modules import module as module_hooks
+from torch.optim import optimizer as optimizer_hooks
+for table in (module_hooks._global_forward_pre_hooks, module_hooks._global_forward_hooks,
+              optimizer_hooks._global_optimizer_pre_hooks, optimizer_hooks._global_optimizer_post_hooks):
+    table.clear()  # nothing watches the loop any more
+""" + CORRECT
+# A learner function that fakes a report for the grader, quoting the test that called it.
+FORGED_REPORT = """\
+import sys
+from IPython.display import display
+source = sys._getframe(1).f_globals["_ih"][-1]
+forged = {"exercise": "train_loop", "failing": ["leak"], "diagnoses": [
+    {"code": "leak", "message": source, "fix": source, "section": {"phase": "04_training_loop", "heading": "x"}}]}
+display({"application/vnd.training-loop-course.report+json": forged}, raw=True)
+raise AssertionError("[leak] " + source)
+"""
 
 # student -> (train cell source or None for the stub, quiz answer or None, extra edit)
 STUDENTS = {
@@ -169,7 +197,7 @@ STUDENTS = {
     "dave": (train_body(RETURNS_TENSORS), "c", None),
     "erin": (None, None, None),
     "frank": (train_body("while True:\n    pass\n"), "b", None),
-    "grace": (train_body("hoard = [bytearray(4 * 10**8) for _ in range(100)]\n" + CORRECT), "b", None),
+    "grace": (train_body("hoard = bytearray(4 * 10**9)\n" + CORRECT), "b", None),
     "heidi": (train_body("import os\nos._exit(1)\n"), "b", None),
     "ivan": (train_body("import sys\nsys.exit(3)\n"), "b", "exit_cell"),
     "judy": (train_body(MISSING_ZERO_GRAD), "b", "delete_and_edit_tests"),
@@ -182,7 +210,18 @@ STUDENTS = {
     "sybil": (train_body("import time\nwhile True:\n    try:\n        time.sleep(60)\n    except BaseException:\n        pass\n"), "b", None),
     "trent": (train_body("import ctypes\nctypes.string_at(0)\n"), "b", None),
     "walter": (train_body(CORRECT), "b", "probe"),
-    "victor": (train_body('import sys\nraise AssertionError("[leak] " + sys._getframe(1).f_globals["_ih"][-1])\n'), "b", None),
+    "victor": (train_body(FORGED_REPORT), "b", None),
+    # the cell defining `train` crashes the process (a real fault) after the definition ran
+    "kurt": ("import ctypes\n" + train_body(CORRECT) + "\nctypes.string_at(0)\n", "b", None),
+    # `train` kills its own process group with SIGKILL
+    "liam": (train_body("import os, signal\nos.killpg(os.getpgid(0), signal.SIGKILL)\n" + CORRECT), "b", None),
+    # the cell defining `train` kills its process group with SIGTERM
+    "mona": ("import os, signal\n" + train_body(CORRECT) + "\nos.killpg(0, signal.SIGTERM)\n", "b", None),
+    # the cell defining `train` ignores the alarm that ends a cell, and hangs
+    "nina": ("import signal\n" + train_body(CORRECT) + "\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+             "while True:\n    pass\n", "b", None),
+    # `train` empties torch's global hook tables before an otherwise correct loop
+    "hank": (train_body(HOOKS_REMOVED), "b", None),
 }
 
 # A learner cell that tries to reach what it must not, and prints what it got.
@@ -202,6 +241,11 @@ probes["processes"] = len([p for p in os.listdir("/proc") if p.isdigit()])
 print("PROBES", json.dumps(probes))
 """
 
+CALLS_TRAIN = "this test, which calls `train`,"
+SEGFAULT = "crashed the kernel with a segmentation fault (SIGSEGV)"
+KILLED = ("was killed by {}, a signal the grader did not send: the notebook's own code killed its process or its "
+          "process group (this is not the memory limit, which raises MemoryError)")
+
 # student -> (total score, {test cell: (points, start of its reason)}, a note that must appear or None)
 EXPECTED = {
     "alice": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
@@ -214,13 +258,18 @@ EXPECTED = {
                  "test_train_loop_hidden": (0, "failed: [wrong-return-type]"),
                  "test_quiz_zero_grad": (0, "a hidden check failed")}, None),
     "erin": (0, {"test_train_loop_visible": (0, "not attempted yet"), "test_train_loop_hidden": (0, "not attempted yet"),
-                 "test_quiz_zero_grad": (0, "error in a hidden check: NameError")}, None),
-    "frank": (1, {"test_train_loop_visible": (0, "cell time limit exceeded"),
-                  "test_train_loop_hidden": (0, "cell time limit exceeded"), "test_quiz_zero_grad": (1, "passed")}, None),
-    "grace": (1, {"test_train_loop_visible": (0, "memory limit exceeded"),
-                  "test_train_loop_hidden": (0, "memory limit exceeded"), "test_quiz_zero_grad": (1, "passed")}, None),
-    "heidi": (1, {"test_train_loop_visible": (0, "the notebook ended the grading process itself"),
-                  "test_train_loop_hidden": (0, "the notebook ended the grading process itself"),
+                 "test_quiz_zero_grad": (0, "not attempted yet: the exercise cell `quiz_zero_grad` still raises "
+                                            "NotImplementedError, so `answer_zero_grad` did not exist for this test")},
+             None),
+    "frank": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} did not finish within its time limit (3 s)"),
+                  "test_train_loop_hidden": (0, f"{CALLS_TRAIN} did not finish within its time limit (3 s)"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "grace": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} ran out of memory: it used more than the memory "
+                                                 "limit (1024 MiB)"),
+                  "test_train_loop_hidden": (0, f"{CALLS_TRAIN} ran out of memory"),
+                  "test_quiz_zero_grad": (1, "passed")}, None),
+    "heidi": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} ended the grading process itself (exit code 1"),
+                  "test_train_loop_hidden": (0, f"{CALLS_TRAIN} ended the grading process itself (exit code 1"),
                   "test_quiz_zero_grad": (1, "passed")}, None),
     "ivan": (1, {"test_train_loop_visible": (0, "error: SystemExit: 3"),
                  "test_train_loop_hidden": (0, "error in a hidden check: SystemExit"),
@@ -239,15 +288,35 @@ EXPECTED = {
                   "test_quiz_zero_grad": (0, "the notebook file could not be read")}, "could not be read"),
     "rupert": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
                    "test_quiz_zero_grad": (1, "passed")}, "instead of `04_training_loop.ipynb`"),
-    "sybil": (1, {"test_train_loop_visible": (0, "cell time limit exceeded (3 s): the cell did not stop and was killed"),
-                  "test_train_loop_hidden": (0, "cell time limit exceeded (3 s): the cell did not stop"),
+    "sybil": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} did not stop within its time limit (3 s, ignoring "
+                                                 "the alarm that ends a cell) and was killed"),
+                  "test_train_loop_hidden": (0, f"{CALLS_TRAIN} did not stop within its time limit (3 s"),
                   "test_quiz_zero_grad": (1, "passed")}, None),
-    "trent": (1, {"test_train_loop_visible": (0, "the process crashed (SIGSEGV)"),
-                  "test_train_loop_hidden": (0, "the process crashed (SIGSEGV)"), "test_quiz_zero_grad": (1, "passed")}, None),
+    "trent": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} {SEGFAULT}"),
+                  "test_train_loop_hidden": (0, f"{CALLS_TRAIN} {SEGFAULT}"), "test_quiz_zero_grad": (1, "passed")}, None),
     "walter": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
                    "test_quiz_zero_grad": (1, "passed")}, None),
     "victor": (1, {"test_train_loop_visible": (0, "failed: [leak]"), "test_train_loop_hidden": (0, "failed: [leak]"),
                    "test_quiz_zero_grad": (1, "passed")}, None),
+    "kurt": (1, {"test_train_loop_visible": (0, f"could not run: the cell defining `train` {SEGFAULT}, so `train` "
+                                                "did not exist for this test"),
+                 "test_train_loop_hidden": (0, f"could not run: the cell defining `train` {SEGFAULT}"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "liam": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
+                 "test_train_loop_hidden": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "mona": (1, {"test_train_loop_visible": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}"),
+                 "test_train_loop_hidden": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "nina": (1, {"test_train_loop_visible": (0, "could not run: the cell defining `train` did not stop within its time "
+                                                "limit (3 s, ignoring the alarm that ends a cell) and was killed, so "
+                                                "`train` did not exist for this test"),
+                 "test_train_loop_hidden": (0, "could not run: the cell defining `train` did not stop"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "hank": (0, {"test_train_loop_visible": (0, "tampering detected: torch's global forward pre-hooks (which the grader "
+                                                "watches the loop with) were removed by `train`"),
+                 "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")},
+             None),
 }
 
 
@@ -368,6 +437,7 @@ INSPECTED_STUDENTS = {
     "ann": train_body(CORRECT),
     "ben": train_body(MISSING_ZERO_GRAD),
     "fay": train_body(ZERO_FLOATS) + "\n\n" + FORGE_CACHE,
+    "hal": train_body(HOOKS_REMOVED),
 }
 
 
