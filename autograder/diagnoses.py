@@ -10,6 +10,7 @@ to phase 6 which the learner has not reached, and phase 4's full-batch `train` s
 of epochs, not batches. Those exceptions live next to the exercise, in its
 `lessons` table (see `Lesson` and `autograder/exercises/`).
 """
+import linecache
 from dataclasses import dataclass, replace
 
 CONCERNS = ("runs", "order", "accumulation", "modes", "logging", "numbers")
@@ -106,11 +107,16 @@ class Diagnosis:
                    str(code_line) if code_line is not None else None)
 
 
-def diagnosis(code: str, message: str, fix: str | None = None) -> Diagnosis:
-    """A Diagnosis for a registered code; `fix` replaces the code's usual fix when given."""
+def diagnosis(code: str, message: str, fix: str | None = None, at: tuple | None = None) -> Diagnosis:
+    """A Diagnosis for a registered code; `fix` replaces the code's usual fix when given;
+    `at` is (file, line) of the learner's code it points at, when the run knows it."""
     if code not in CODES:
         raise KeyError(f"unknown diagnosis code {code!r}")
-    return Diagnosis(code, message, fix or CODES[code].fix, CODES[code].section)
+    line = code_line = None
+    if at is not None:
+        line = at[1]
+        code_line = linecache.getline(at[0], at[1]).strip() or None
+    return Diagnosis(code, message, fix or CODES[code].fix, CODES[code].section, line, code_line)
 
 
 _LOOP = "04_training_loop"

@@ -90,8 +90,14 @@ def _unscaled(trace: Trace, groups, accum_steps: int) -> list[Diagnosis]:
                 "unscaled-accumulation",
                 f"At step {number} the gradient was {ratio:.1f}× {own} "
                 f"(accum_steps={accum_steps}): the losses went into `backward()` without being divided by "
-                f"accum_steps, so each step was {ratio:.1f}× too big.")]
+                f"accum_steps, so each step was {ratio:.1f}× too big.",
+                at=_first_backward(groups))]
     return _over_divided(measured, accum_steps)
+
+
+def _first_backward(groups) -> tuple | None:
+    first = next((b for g in groups for b in g.backwards), None)
+    return first.where if first else None
 
 
 def _over_divided(measured, accum_steps: int) -> list[Diagnosis]:

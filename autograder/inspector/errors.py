@@ -6,6 +6,7 @@ and "backward through the graph a second time" is `double-backward`.
 """
 import linecache
 import traceback
+from dataclasses import replace
 
 from autograder.diagnoses import Diagnosis, diagnosis
 from autograder.inspector.sandbox import Outcome
@@ -21,6 +22,16 @@ def _learner_line(error: BaseException, learner_file: str) -> str:
     frame = frames[-1]
     code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
     return f" (line {frame.lineno}: `{code}`)" if code else f" (line {frame.lineno})"
+
+
+def _pointing(found: Diagnosis, error: BaseException, learner_file: str) -> Diagnosis:
+    """The diagnosis with the learner's line the error came from (their file's deepest frame)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == learner_file]
+    if not frames:
+        return found
+    frame = frames[-1]
+    code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+    return replace(found, line=frame.lineno, code_line=code or None)
 
 
 def _step_came_between(trace: Trace) -> bool:
@@ -57,7 +68,7 @@ def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limi
             f"finish in well under a second. It ran {count(len(trace.forwards), 'forward pass')} and "
             f"{count(trace.facts()['steps'], 'optimizer step')} before it was stopped."))
     elif outcome.error is not None:
-        found.append(_explain_error(outcome.error, trace, learner_file))
+        found.append(_pointing(_explain_error(outcome.error, trace, learner_file), outcome.error, learner_file))
     if outcome.state_changes:
         found.append(diagnosis(
             "global-state-changed",

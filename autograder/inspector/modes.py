@@ -64,7 +64,7 @@ def check_train_mode(trace: Trace) -> list[Diagnosis]:
     return [diagnosis(
         "train-mode-missing",
         f"{len(wrong)} of {count(len(forwards), 'training forward pass')} ran with the model in evaluation "
-        f"mode (the first at {where}{which}): {_effect(trace, True)}.")]
+        f"mode (the first at {where}{which}): {_effect(trace, True)}.", at=wrong[0].where)]
 
 
 def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagnosis]:
@@ -77,14 +77,15 @@ def check_validation(trace: Trace, weights_changed: bool = False) -> list[Diagno
         found.append(diagnosis(
             "eval-mode-missing",
             f"{len(in_train)} of {count(len(forwards), 'validation forward pass')} ran with the model in "
-            f"training mode (the first at {_where(in_train[0], several)}): {_effect(trace, False)}."))
+            f"training mode (the first at {_where(in_train[0], several)}): {_effect(trace, False)}.",
+            at=in_train[0].where))
     tracked = [f for f in forwards if f.grad_enabled]
     if tracked:
         found.append(diagnosis(
             "grad-enabled-in-eval",
             f"{len(tracked)} of {count(len(forwards), 'validation forward pass')} ran with gradient tracking on "
             f"(the first at {_where(tracked[0], several)}): autograd built a graph for every batch that nobody "
-            f"needed."))
+            f"needed.", at=tracked[0].where))
     backwards = [b for b in trace.backwards if b.validation]
     val_steps = _steps_after_validation_backward(trace)
     if backwards or val_steps or weights_changed:

@@ -100,23 +100,26 @@ def _double_backward(groups) -> list[Diagnosis]:
     if not twice:
         return []
     worst = max(len(loss.backward_seqs) for loss in twice.values())
+    again = next(iter(twice.values())).backward_seqs[1]
+    at = next((b.where for g in groups for b in g.backwards if b.seq == again), None)
     return [diagnosis(
         "double-backward",
         f"{count(len(twice), 'loss')} went through `backward()` more than once "
         f"(up to {worst} times each): every extra backward adds the same gradient to `.grad` again, "
-        f"so the step moves the weights {worst}× too far.")]
+        f"so the step moves the weights {worst}× too far.", at=at)]
 
 
 def _step_before_backward(trace: Trace, late: list) -> Diagnosis:
     first = late[0]
     start = _start(first)
     step_number = next(i for i, s in enumerate(trace.steps, 1) if s.seq > start)
-    found = "empty" if trace.steps[step_number - 1].empty else "the previous batch's gradients"
+    step = trace.steps[step_number - 1]
+    found = "empty" if step.empty else "the previous batch's gradients"
     return diagnosis(
         "step-before-backward",
         f"In {len(late)} of the loop's iterations, `optimizer.step()` ran after the forward pass "
         f"but before `loss.backward()`: at step {step_number} the optimizer found `.grad` {found}, "
-        f"so each update used stale or no gradients.")
+        f"so each update used stale or no gradients.", at=step.where)
 
 
 def _cleared_before_step(groups, late) -> list[Diagnosis]:
@@ -129,7 +132,7 @@ def _cleared_before_step(groups, late) -> list[Diagnosis]:
         "zero-grad-after-backward",
         f"At {len(on_time)} of {stepped} steps the optimizer found `.grad` empty although "
         f"`loss.backward()` had just filled it: the gradients were cleared between `backward()` and "
-        f"`step()`, so those steps had no gradient to follow.")]
+        f"`step()`, so those steps had no gradient to follow.", at=on_time[0].step.where)]
 
 
 def _stale(trace: Trace, groups, plan: Plan) -> list[Diagnosis]:
@@ -154,4 +157,5 @@ def _stale(trace: Trace, groups, plan: Plan) -> list[Diagnosis]:
     return [diagnosis(
         "missing-zero-grad",
         f"At {len(stale_groups)} of {stepped} steps, `backward()` began while `.grad` still held "
-        f"gradients an earlier step had already used, so they piled up.{figure}")]
+        f"gradients an earlier step had already used, so they piled up.{figure}",
+        at=stale_groups[0].backwards[0].where)]

@@ -26,6 +26,8 @@ The inspector's own autograd calls set `busy`, so its hooks ignore them. Forward
 step hooks also ignore other threads (another check running beside this one); backward
 hooks cannot, since autograd runs them on its own threads for GPU tensors.
 """
+import os
+import sys
 import threading
 import warnings
 import weakref
@@ -38,6 +40,8 @@ from torch.overrides import TorchFunctionMode
 
 from autograder.inspector.trace import BackwardPass, Forward, Loss, Step, Trace, WeightChange
 
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the autograder package
+_TORCH = os.path.dirname(os.path.abspath(torch.__file__))
 FORWARD_KEY = "autograder.forward"
 LOSS_KEY = "autograder.loss"
 WALK_LIMIT = 2000  # graph nodes looked at per loss; a small model's graph has a few dozen
@@ -64,6 +68,18 @@ def describe_optimizer(optimizer) -> str:
         return f"{type(optimizer).__name__} (lr={float(lr):g})"
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
         return type(optimizer).__name__
+
+
+def caller() -> tuple | None:
+    """(file, line) of the innermost frame that is the learner's: not torch's, not ours, not a library's."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith((_OWN, _TORCH, "<frozen")) or "site-packages" in name or name == __file__
+                or os.path.basename(name) in ("contextlib.py", "threading.py")):
+            return name, frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 def walk(root) -> tuple[list, list]:
@@ -222,7 +238,7 @@ class Recorder:
             return None
         self._check_drift()
         batch = (self.book.find(args[0]) if args else None) or self.book.latest  # latest: inputs reshaped
-        forward = self._add(Forward(self._next(), batch, module.training, torch.is_grad_enabled()))
+        forward = self._add(Forward(self._next(), batch, module.training, torch.is_grad_enabled(), where=caller()))
         self._last_forward = forward
         self._open.append((module, forward))
         return None
@@ -317,7 +333,7 @@ class Recorder:
             root = self._new_loss(tensor)
         else:
             root = None
-        backward = self._add(BackwardPass(self._next(), root=root))
+        backward = self._add(BackwardPass(self._next(), root=root, where=caller()))
         if root is not None:
             self._join(backward, root)
         self._current_backward = backward
@@ -375,7 +391,8 @@ class Recorder:
         if self._elsewhere():
             return None
         self._check_drift()
-        self._add(Step(self._next(), self._grads(), optimizer is self.optimizer, describe_optimizer(optimizer)))
+        self._add(Step(self._next(), self._grads(), optimizer is self.optimizer, describe_optimizer(optimizer),
+                       where=caller()))
         self._before_step = self._snapshot()
         return None
 

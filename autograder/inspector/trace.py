@@ -41,6 +41,7 @@ class Forward:
     reference_grads: list | None = None
     backward_seqs: list = field(default_factory=list)  # backward passes whose graph reached this output
     losses: list = field(default_factory=list)  # the learner's losses computed from this pass alone
+    where: tuple | None = None  # (file, line) of the learner's code that made the call
 
     @property
     def split(self) -> str | None:
@@ -93,6 +94,7 @@ class BackwardPass:
     stale: bool = False  # some parameter still held a non-zero gradient when it began
     params_seen: set = field(default_factory=set)  # indices of the parameters it reached
     error: str = ""  # the backward pass raised
+    where: tuple | None = None
 
     @property
     def validation(self) -> bool:
@@ -112,6 +114,7 @@ class Step:
     fixture_optimizer: bool
     optimizer: str = ""  # e.g. "SGD (lr=0.1)"
     moved: float = 0.0  # the largest change of one weight in this step
+    where: tuple | None = None
 
     @property
     def empty(self) -> bool:

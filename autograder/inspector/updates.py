@@ -32,7 +32,8 @@ def check_updates(trace: Trace, accum_steps: int = 1) -> list[Diagnosis]:
         found = _over_clipped(measured, trace)
         twice = any(len(loss.backward_seqs) > 1 for loss in trace.losses)  # double-backward says it
         if not found and accum_steps == 1 and not twice:
-            found = _scaled(measured)
+            first = next((b for g in training_groups(trace) for b in g.backwards), None)
+            found = _scaled(measured, first.where if first else None)
     return found
 
 
@@ -49,7 +50,7 @@ def _foreign(trace: Trace) -> list[Diagnosis]:
         return [diagnosis(
             "foreign-update",
             f"The weights were updated {times(len(own))} by an optimizer your function built itself "
-            f"({', '.join(kinds)}), while {stepped}: the updates were not the given optimizer's.",
+            f"({', '.join(kinds)}), while {stepped}: the updates were not the given optimizer's.", at=own[0].where,
             fix="Use the optimizer passed to your function (`optimizer.step()`); do not build a new one "
                 "inside it: its learning rate and state are part of what you were given.")]
     changes = [c for c in trace.weight_changes if not c.restored]
@@ -81,7 +82,7 @@ def _graph_cut(trace: Trace) -> list[Diagnosis]:
         return [diagnosis(
             "graph-cut",
             f"{count(len(blind), 'backward pass')} ran, but none reached the model's weights: {why}. "
-            f"Every step found `.grad` empty and the model could not learn.")]
+            f"Every step found `.grad` empty and the model could not learn.", at=blind[0].where)]
     reached = set().union(*(b.params_seen for b in backwards))
     missed = [i for i in range(len(trace.param_names)) if i not in reached]  # the fixture models use every weight
     if not missed:
@@ -92,7 +93,7 @@ def _graph_cut(trace: Trace) -> list[Diagnosis]:
         f"{len(missed)} of the model's {len(trace.param_names)} parameter tensors ({names}) never received a "
         f"gradient in {count(len(backwards), 'backward pass')}: the graph was "
         f"cut part-way through the model (`.detach()` or `.data` on an intermediate result), so those layers "
-        f"never learned.")]
+        f"never learned.", at=backwards[0].where)]
 
 
 def _measured(trace: Trace, accum_steps: int) -> list[tuple]:
@@ -131,12 +132,12 @@ def _over_clipped(measured: list, trace: Trace) -> list[Diagnosis]:
         f"At every step the gradient reached `optimizer.step()` with a norm of about {statistics.median(norms):.2g}, "
         f"{100 * statistics.median(shares):.2g} % of the norm of the loss's own gradient "
         f"({statistics.median([e for _, _, _, _, e, _ in measured]):.2g}): clipping cut it to a sliver, and the "
-        f"largest change of one weight in a step was {moved:.2g},{cannot}.",
+        f"largest change of one weight in a step was {moved:.2g},{cannot}.", at=trace.steps[0].where,
         fix="Clip at a norm near the gradients' usual size (`clip_grad_norm_(model.parameters(), max_norm=1.0)`), "
             "or do not clip.")]
 
 
-def _scaled(measured: list) -> list[Diagnosis]:
+def _scaled(measured: list, at: tuple | None) -> list[Diagnosis]:
     """Every step a constant multiple of the mean loss's gradient, or its batch size times it."""
     usable = [m for m in measured if m[2] > 0.99]
     if len(usable) < max(1, len(measured) // 2) or not usable:
@@ -157,11 +158,11 @@ def _scaled(measured: list) -> list[Diagnosis]:
             f"exactly the number of examples it was computed on ({usable[0][5]}): the loss was summed over the "
             f"examples instead of averaged, so every update was as many times too large as there were examples.",
             fix="Use the mean loss (the given `loss_fn`, or `reduction=\"mean\"`); to report a sum, "
-                "multiply the *number* `loss.item()` by the number of examples, not the loss tensor.")]
+                "multiply the *number* `loss.item()` by the number of examples, not the loss tensor.", at=at)]
     return [diagnosis(
         "scaled-gradient",
         f"At every step the gradient was {middle:.3g}× the gradient of the mean loss (step {number}: "
         f"{usable[0][1]:.3g}×): the loss was scaled before `backward()`, so every update was {middle:.3g}× "
         f"what the optimizer you were given would have made.",
         fix="Call `backward()` on the loss itself (`loss.backward()`), not on a multiple of it; only gradient "
-            "accumulation divides the loss (by `accum_steps`).")]
+            "accumulation divides the loss (by `accum_steps`).", at=at)]
