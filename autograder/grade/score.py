@@ -1,11 +1,14 @@
 """Step 4 (parent process only): score a run with nbgrader's own logic, record it, explain it.
 
-Why nbgrader's own preprocessors: the scores must equal `nbgrader autograde`'s. So
-the outputs the worker recorded are put back into the sanitized notebook and the
-same autograde steps run on it (IgnorePattern, ClearMetadata, LimitOutput,
-SaveAutoGrades, AssignLatePenalties, CheckCellMetadata), writing the gradebook
-from this process only. Before that, what the worker could not record itself
-becomes an `error` output, so nbgrader scores it 0:
+Why nbgrader's own preprocessors: the scores and manual-grading flags must equal
+`nbgrader autograde`'s. So the outputs the worker recorded take the place of
+nbgrader's execution step, and the rest of the course's configured autograde list
+runs on them (nbgrader_steps.py; by default IgnorePattern, ClearMetadata,
+LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata), writing the
+gradebook from this process only. Written answers, answer cells left unchanged and
+task cells are scored exactly as nbgrader scores them (by hand, or 0 when no answer
+was written). Before that, what the worker could not record itself becomes an
+`error` output, so nbgrader scores it 0:
 
 - the cell in which the process died or was killed (the run was then resumed
   after it, see pipeline.resume_job), and any cell no run reached;
@@ -18,19 +21,16 @@ import json
 import shutil
 
 import nbformat
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
 
+from autograder.grade import nbgrader_steps
 from autograder.report import diagnoses
 from autograder.grade.course import Course
 from autograder.grade.outcome import CellOutcome, SubmissionOutcome
 from autograder.grade.prepare import AssignmentInfo, Prepared
 
-AUTOGRADE_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                   AssignLatePenalties, CheckCellMetadata]
 MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory", "DefaultCPUAllocator")
 
 
@@ -48,24 +48,44 @@ def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | N
             outcome.cells.append(CellOutcome(grade_id, cell.exercise, 0.0, cell.max_points,
                                              reason, cell.hidden, message=reason))
     else:
-        nb = _with_outputs(item.nb, result)
-        nb, _ = _run_autograde_steps(course, nb, item.resources)
+        nb, _ = nbgrader_steps.finish(course, item.nb, item.resources, WorkerOutputs(result, item.runs))
         _write_autograded(course, item, nb)
-        points = _points_from_gradebook(course, item)
+        grades = _grades_from_gradebook(course, item)
+        seen = set()
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if not utils.is_grade(cell) or grade_id not in notebook.grade_cells:
+            if not (utils.is_grade(cell) or utils.is_task(cell)) or grade_id not in notebook.grade_cells:
                 continue
-            info_cell = notebook.grade_cells[grade_id]
-            got = points.get(grade_id)
-            outcome.cells.append(explain(cell, info_cell, got, info.hidden_lines, item.cell_notes.get(grade_id)))
+            seen.add(grade_id)
+            info_cell, note = notebook.grade_cells[grade_id], item.cell_notes.get(grade_id)
+            got, by_hand = grades.get(grade_id, (None, True))
+            if by_hand or utils.is_task(cell) or cell.cell_type != "code":
+                outcome.cells.append(not_run_here(cell, info_cell, got, by_hand, note))
+            else:
+                outcome.cells.append(explain(cell, info_cell, got, info.hidden_lines, note))
+        for grade_id in notebook.grade_cells.keys() - seen:  # deleted, and not put back (add_missing_cells)
+            got, by_hand = grades.get(grade_id, (None, True))
+            outcome.cells.append(not_run_here(None, notebook.grade_cells[grade_id], got, by_hand,
+                                              item.cell_notes.get(grade_id)))
     _record_comments(course, item, outcome)
     _save(course, item, outcome)
     return outcome
 
 
-def _with_outputs(sanitized, result: dict | None):
-    """The notebook with the worker's outputs in place and failures made explicit."""
+class WorkerOutputs(Preprocessor):
+    """Stands in for nbgrader's execution step: the outputs the isolated worker recorded."""
+
+    def __init__(self, result: dict | None, runs: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.enabled, self.result, self.runs = True, result, runs
+
+    def preprocess(self, nb, resources):
+        return _with_outputs(nb, self.result, self.runs), resources
+
+
+def _with_outputs(sanitized, result: dict | None, runs: list[int]):
+    """The notebook with the worker's outputs in the cells nbgrader would have run
+    (`runs`) and failures made explicit."""
     nb = nbformat.from_dict(json.loads(json.dumps(sanitized)))  # a copy: the input stays clean
     result = result or {"cells": {}, "stopped": {"cell": None, "reason": "the notebook was not run"}}
     ran, stopped = result.get("cells", {}), result.get("stopped")
@@ -73,9 +93,8 @@ def _with_outputs(sanitized, result: dict | None):
     if stopped and stopped.get("cell") is not None:
         crashes[stopped["cell"]] = stopped["reason"]
     tampered_at, tampering = None, []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
+    for index in runs:
+        cell = nb.cells[index]
         record = ran.get(str(index))
         if record is not None:
             cell.outputs = [nbformat.from_dict(output) for output in record["outputs"]]
@@ -99,18 +118,32 @@ def _error(ename: str, evalue: str):
                                "traceback": [f"{ename}: {evalue}"]})
 
 
-def _run_autograde_steps(course: Course, nb, resources: dict):
-    for step in AUTOGRADE_STEPS:
-        nb, resources = step(config=course.config)(nb, resources)
-    return nb, resources
-
-
-def _points_from_gradebook(course: Course, item: Prepared) -> dict[str, float | None]:
-    """Read back what nbgrader recorded, so the summary shows the gradebook's numbers."""
+def _grades_from_gradebook(course: Course, item: Prepared) -> dict[str, tuple[float | None, bool]]:
+    """Read back what nbgrader recorded (score, needs manual grading), so the summary
+    shows the gradebook's numbers."""
     sub = item.submission
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
         notebook = gb.find_submission_notebook(item.notebook, sub.assignment, sub.student)
-        return {grade.name: grade.score for grade in notebook.grades}
+        return {grade.name: (grade.score, bool(grade.needs_manual_grade)) for grade in notebook.grades}
+
+
+def not_run_here(cell, info_cell, points, by_hand: bool, note: str | None) -> CellOutcome:
+    """A cell nbgrader does not score from outputs: a written answer, an answer cell
+    (code or text) the learner left unchanged, a task, a deleted cell left out."""
+    points = 0.0 if points is None else float(points)
+    if by_hand:
+        reason = "left for manual grading: " + ("a task" if info_cell.task else
+                                                "a written answer" if cell is not None and cell.cell_type != "code"
+                                                else "an answer nbgrader does not score itself")
+    elif cell is not None and utils.is_solution(cell) and \
+            cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell):
+        reason = "no answer written: the answer cell is unchanged"
+    else:
+        reason = "passed" if points >= info_cell.max_points else f"partial credit: {points:g} of {info_cell.max_points:g}"
+    if note:
+        reason = f"{reason} ({note})"
+    return CellOutcome(info_cell.grade_id, info_cell.exercise, points, info_cell.max_points, reason,
+                       info_cell.hidden, message=reason)
 
 
 def explain(cell, info_cell, points, hidden_lines: set[str], note: str | None) -> CellOutcome:
