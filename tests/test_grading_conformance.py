@@ -32,13 +32,13 @@ def user_guide_course(root: Path) -> Path:
     return root
 
 
-def autograde_tests_course(root: Path, extra_config: str = "") -> Path:
+def autograde_tests_course(root: Path, extra_config: str = "", variants: list[str] = VARIANTS) -> Path:
     """nbgrader's autograde test notebooks: the source is submitted-unchanged, as in its test_grade."""
     (root / "source" / "ps1").mkdir(parents=True)
     shutil.copy(FIXTURES / "autograde_tests" / "submitted-unchanged.ipynb", root / "source" / "ps1" / "p1.ipynb")
     (root / "nbgrader_config.py").write_text(CONFIG.format(course="autograde-tests") + extra_config)
     fake.nbgrader(root, "generate_assignment", "ps1", "--force")
-    for variant in VARIANTS:
+    for variant in variants:
         folder = root / "submitted" / variant / "ps1"
         folder.mkdir(parents=True)
         shutil.copy(FIXTURES / "autograde_tests" / f"submitted-{variant}.ipynb", folder / "p1.ipynb")
@@ -98,7 +98,7 @@ def test_nbgraders_configured_steps_and_timeout_take_effect(tmp_path):
              "c.Autograde.autograde_preprocessors = [SaveAutoGrades, CheckCellMetadata]\n"
              "c.ExecutePreprocessor.timeout = 17\n"
              "c.GradingLimits.memory_mb = 900\n")
-    ours = autograde_tests_course(tmp_path / "ours", extra)
+    ours = autograde_tests_course(tmp_path / "ours", extra, ["unchanged", "changed"])
     from autograder.grade.course import Course
     limits = Course.load(ours).limits
     assert limits.cell_seconds == 17 and limits.memory_bytes == 900 * 1024 ** 2
