@@ -139,6 +139,7 @@ def test_a_class_graded_on_the_cluster_equals_the_local_pool(dask_cluster, local
     assert "worker-bare" not in printed.getvalue()
     bare = [line for line in errors.getvalue().splitlines() if "without the course package" in line]
     assert bare and "ModuleNotFoundError" in bare[0], errors.getvalue()
+    assert dask_cluster.processes["worker-bare"].poll() is None  # never handed a job it cannot load
     for student in STUDENTS:  # feedback written here, by this process
         assert (root / "feedback" / student / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").is_file()
 

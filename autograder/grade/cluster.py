@@ -17,6 +17,7 @@ Faults:
 - a Dask worker without the course package: named (at the start, and whenever a job
   lands on one), and its jobs go to the workers that have it.
 """
+import pickle
 import queue
 import sys
 import threading
@@ -33,9 +34,20 @@ class ClusterError(Exception):
     """The cluster cannot grade: unreachable, no workers, or none with the course package."""
 
 
+class _Call:
+    """`grade_there(job, cover)`, run by unpickling: the Dask task is the standard
+    library's `pickle.loads` of these bytes, so a worker without the course package can
+    still load the task (and say what it lacks) instead of dying on it."""
+
+    def __init__(self, job: dict, cover: list[str]):
+        self.job, self.cover = job, cover
+
+    def __reduce__(self):
+        return grade_there, (self.job, self.cover)
+
+
 def grade_there(job: dict, cover: list[str]) -> dict:
-    """Runs on a Dask worker. Sent by value (not by reference), so a worker without the
-    course package can still run it and say so instead of failing to load it."""
+    """Runs on a Dask worker; travels by value (cloudpickle), not as a name to import."""
     from distributed import get_worker
     address = get_worker().address
     try:
@@ -97,6 +109,7 @@ class DaskRunner:
     def __init__(self, client, cover: list[str]):
         import cloudpickle
         cloudpickle.register_pickle_by_value(sys.modules[__name__])  # grade_there travels as code
+        self.dumps = cloudpickle.dumps
         self.client, self.cover = client, cover
         self.results: queue.Queue = queue.Queue()
         self.walls = ""
@@ -112,7 +125,8 @@ class DaskRunner:
     def submit(self, key, job: dict) -> None:
         good = [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
                 if address not in self.lacking]
-        future = self.client.submit(grade_there, job, self.cover, key=f"grade-{key}-{uuid.uuid4().hex[:8]}",
+        future = self.client.submit(pickle.loads, self.dumps(_Call(job, self.cover)),
+                                    key=f"grade-{key}-{uuid.uuid4().hex[:8]}",
                                     pure=False, **({"workers": good, "allow_other_workers": True} if good else {}))
         with self.lock:
             self.pending[future.key] = (key, job, future)
