@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt -e ".[cluster]"
 	touch $@
 
 clean-env:

@@ -19,3 +19,7 @@ c.Execute.timeout = 120
 # correct code (a torch UserWarning, say) must not cost marks: drop warning lines.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: "
+
+# A test cell a learner deleted is put back and run (nbgrader's default would leave
+# it for manual grading); `python -m autograder grade` follows this setting too.
+c.OverwriteCells.add_missing_cells = True

@@ -1,12 +1,21 @@
-"""Grading speed: plain serial `nbgrader autograde` vs `python -m autograder grade --jobs 2`.
+"""Grading speed: serial `nbgrader autograde`, `python -m autograder grade --jobs 2`, the Dask path.
 
-Builds two identical copies of a course in a temporary folder, each with the same
-class of submissions of phase 4 (the real `notebooks/04_training_loop` notebook:
-correct work, missing `zero_grad`, losses logged as tensors, untouched stubs), grades
-one copy with each command, checks that every test cell got the same score in both
-gradebooks, and prints the speed ratio on its last line.
+Builds identical copies of a course in a temporary folder, each with the same class
+of submissions of phase 4 (the real `source/04_training_loop` notebook: correct work,
+missing `zero_grad`, losses logged as tensors, untouched stubs), grades one copy with
+each command, checks that every test cell got the same score in every gradebook, and
+prints:
 
-    python benchmarks/grading_speed.py [--students 12] [--jobs 2] [--fake]
+- plain serial `nbgrader autograde` vs `python -m autograder grade --jobs J`;
+- with `--dask`: the same class through a local Dask cluster (a `dask scheduler` and
+  `dask worker --nworkers J --nthreads 1`, started and stopped here; their start-up is
+  not timed) against the local pool with J jobs (target: within 15 %);
+- with `--sizes 12,48,192`: time per submission of the local pool as the class grows
+  (it must stay flat: linear growth) and the grading command's own peak memory.
+
+The last line is the speed ratio against serial nbgrader.
+
+    python benchmarks/grading_speed.py [--students 12] [--jobs 2] [--fake] [--dask] [--sizes 12,48,192]
 
 `--fake` (or a phase-4 notebook that cannot be released) uses the test suite's
 small course of the same shape instead.
@@ -15,6 +24,8 @@ import argparse
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,24 +41,41 @@ from grading_fixtures import fake_class  # noqa: E402
 
 ASSIGNMENT = "04_training_loop"
 SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])
+# Runs `python -m autograder ARGS` and reports this process's own peak memory (not its workers').
+WITH_PEAK = ("import resource, sys\nfrom autograder.__main__ import main\ncode = main(sys.argv[1:])\n"
+             "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+             "sys.exit(code)")
 
 
-def run(command: list[str], cwd: Path, timeout: int = 1800) -> float:
+def run(command: list[str], cwd: Path, timeout: int = 3600) -> float:
     """Seconds `command` took; fails loudly with its output if it fails."""
-    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(sys.executable)) + os.pathsep + os.environ["PATH"])
+    return run_reporting(command, cwd, timeout)[0]
+
+
+def run_reporting(command: list[str], cwd: Path, timeout: int = 3600) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True, timeout=timeout)
+    done = subprocess.run(command, cwd=cwd, env=ENV, text=True, capture_output=True, timeout=timeout)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return seconds
+    return seconds, done.stderr
+
+
+def grade(course: Path, *options: str) -> tuple[float, int]:
+    """(seconds, the grading command's own peak memory in MiB)."""
+    seconds, stderr = run_reporting([os.path.abspath(sys.executable), "-c", WITH_PEAK, "grade", ASSIGNMENT,
+                                     "--quiet", *options], course)
+    peak = re.search(r"PEAK_KB (\d+)", stderr)
+    return seconds, int(peak.group(1)) // 1024 if peak else -1
 
 
 def phase4_course(folder: Path) -> Path:
     """A course holding the real phase-4 notebook, released with nbgrader."""
     folder.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "notebooks" / ASSIGNMENT,
+    shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "source" / ASSIGNMENT,
                     ignore=shutil.ignore_patterns("runs", "checkpoints", "*.pt", ".ipynb_checkpoints"))
     run([os.path.abspath(sys.executable), "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], folder)
     return folder
@@ -106,41 +134,115 @@ def scores(course: Path) -> dict[str, dict[str, float]]:
     return result
 
 
+def make_class(folder: Path, students: int, fake: bool) -> tuple[Path, str]:
+    """A released course with `students` submissions: phase 4, or the fake course."""
+    if not fake:
+        try:
+            course = phase4_course(folder)
+            submit_phase4(course, students)
+            return course, "the phase-4 notebook"
+        except (SystemExit, Exception) as error:
+            print(f"phase 4 unusable ({str(error).splitlines()[0][:200]}); using the fake course")
+            shutil.rmtree(folder, ignore_errors=True)
+    return fake_course(folder, students), "the test suite's course of the same shape"
+
+
+class LocalDask:
+    """`dask scheduler` and `dask worker --nworkers N --nthreads 1` on 127.0.0.1, for one measurement."""
+
+    def __init__(self, workers: int, folder: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{port}"
+        dask = os.path.join(BIN, "dask")
+        self.processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                            "--no-dashboard"], cwd=folder, env=ENV, start_new_session=True,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        self.processes.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(workers),
+                                                "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                                               cwd=folder, env=ENV, start_new_session=True,
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def compare(named: dict[str, dict]) -> bool:
+    """Whether every gradebook holds the same scores as the first; differences printed."""
+    (first_name, first), *others = named.items()
+    same = True
+    for name, other in others:
+        if other != first:
+            same = False
+            for student in sorted(first):
+                if first[student] != other.get(student):
+                    print(f"  {student}: {first_name} {first[student]}  {name} {other.get(student)}")
+    return same
+
+
+def growth(tmp: Path, sizes: list[int], jobs: int, fake: bool) -> None:
+    """Time per submission of the local pool at each class size, and the parent's peak memory."""
+    rows = []
+    for size in sizes:
+        course, _ = make_class(tmp / f"size{size}", size, fake)
+        seconds, peak = grade(course, "--jobs", str(jobs))
+        rows.append((size, seconds, peak))
+        print(f"  {size:4d} submissions: {seconds:7.1f} s  ({seconds / size:.2f} s per submission); "
+              f"grading command's peak memory {peak} MiB")
+        shutil.rmtree(course, ignore_errors=True)
+    first, last = rows[0], rows[-1]
+    print(f"time per submission, {last[0]} vs {first[0]} submissions: "
+          f"{(last[1] / last[0]) / (first[1] / first[0]):.2f}x (1.00x = linear growth); "
+          f"peak memory {first[2]} -> {last[2]} MiB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--fake", action="store_true", help="use the test suite's small course")
+    parser.add_argument("--dask", action="store_true", help="also grade through a local Dask cluster")
+    parser.add_argument("--sizes", default="", help="class sizes for the growth figure, e.g. 12,48,192")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grading-speed-") as tmp:
         tmp = Path(tmp)
-        course, what = None, "the test suite's course of the same shape"
-        if not args.fake:
-            try:
-                course = phase4_course(tmp / "a")
-                submit_phase4(course, args.students)
-                what = "the phase-4 notebook"
-            except (SystemExit, Exception) as error:
-                print(f"phase 4 unusable ({str(error).splitlines()[0][:200]}); using the fake course")
-                shutil.rmtree(tmp / "a", ignore_errors=True)
-                course = None
-        if course is None:
-            course = fake_course(tmp / "a", args.students)
-        twin = tmp / "b"
+        course, what = make_class(tmp / "a", args.students, args.fake)
+        twin, third = tmp / "b", tmp / "c"
         shutil.copytree(course, twin)
+        shutil.copytree(course, third)
         python = os.path.abspath(sys.executable)
         print(f"{args.students} submissions of {what}; {os.cpu_count()} CPU cores")
+        if args.sizes:
+            print(f"growth, python -m autograder grade --jobs {args.jobs}:")
+            growth(tmp, [int(size) for size in args.sizes.split(",")], args.jobs, args.fake)
         plain = run([python, "-m", "nbgrader", "autograde", ASSIGNMENT], course)
         print(f"nbgrader autograde (serial):          {plain:6.1f} s  ({plain / args.students:.2f} s per submission)")
-        ours = run([python, "-m", "autograder", "grade", ASSIGNMENT, "--jobs", str(args.jobs), "--quiet"], twin)
-        print(f"python -m autograder grade --jobs {args.jobs}: {ours:6.1f} s  ({ours / args.students:.2f} s per submission)")
-        first, second = scores(course), scores(twin)
-        same = first == second
-        print("identical scores in both gradebooks:", "yes" if same else "NO")
-        if not same:
-            for student in sorted(first):
-                if first[student] != second.get(student):
-                    print(f"  {student}: nbgrader {first[student]}  autograder {second.get(student)}")
+        ours, peak = grade(twin, "--jobs", str(args.jobs))
+        print(f"python -m autograder grade --jobs {args.jobs}: {ours:6.1f} s  ({ours / args.students:.2f} s per submission; "
+              f"peak memory of the command {peak} MiB)")
+        gradebooks = {"nbgrader": scores(course), "autograder": scores(twin)}
+        if args.dask:
+            cluster = LocalDask(args.jobs, tmp)
+            try:
+                on_dask, _ = grade(third, "--scheduler", cluster.address)
+            finally:
+                cluster.stop()
+            print(f"python -m autograder grade --scheduler (local Dask, {args.jobs} workers): {on_dask:6.1f} s  "
+                  f"({on_dask / args.students:.2f} s per submission)")
+            print(f"Dask path / local pool ({args.jobs} workers vs {args.jobs} jobs): {on_dask / ours:.2f}x "
+                  f"(target: at most 1.15x)")
+            gradebooks["dask"] = scores(third)
+        same = compare(gradebooks)
+        print(f"identical scores in all {len(gradebooks)} gradebooks:", "yes" if same else "NO")
         print(f"speed ratio (nbgrader autograde / autograder grade --jobs {args.jobs}): {plain / ours:.2f}x")
         return 0 if same else 1
 

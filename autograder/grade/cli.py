@@ -1,15 +1,18 @@
-"""`python -m autograder grade ASSIGNMENT [--jobs N]`, run from the course root.
+"""`python -m autograder grade ASSIGNMENT [--jobs N | --scheduler ADDRESS]`, run from the course root.
 
 Grades every submission under `submitted/` into nbgrader's gradebook (the scores
-`nbgrader autograde` would give), in parallel and in isolation; then writes each
-student's feedback page and the class report, and prints a summary table.
-Grading again is safe: each run replaces the previous one.
+`nbgrader autograde` would give), in parallel and in isolation, on this machine's
+cores or on a Dask cluster; then writes each student's feedback page and the class
+report, and prints a summary table. Grading again is safe: each run replaces the
+previous one. Defaults come from `nbgrader_config.py` (`c.ClassGrading.*`,
+`c.GradingLimits.*`, nbgrader's own `c.Execute.timeout`); the options override them.
 """
 import argparse
 import os
 import sys
 import warnings
 
+from autograder.grade import config as settings
 from autograder.grade.course import Course
 
 
@@ -26,27 +29,44 @@ def main(argv: list[str] | None = None) -> int:
         course.limits.notebook_seconds = args.notebook_timeout
     if args.memory_mb:
         course.limits.memory_bytes = args.memory_mb * 1024 ** 2
-    return run(course, args.assignment, args.jobs, args.student or None, quiet=args.quiet)
+    grading = settings.ClassGrading(config=course.config)
+    jobs = args.jobs or grading.jobs
+    return run(course, args.assignment, jobs, args.student or None, quiet=args.quiet,
+               scheduler=args.scheduler if args.scheduler is not None else grading.scheduler)
 
 
-def run(course: Course, assignment: str, jobs: int, students=None, quiet: bool = False) -> int:
+def run(course: Course, assignment: str, jobs: int, students=None, quiet: bool = False,
+        scheduler: str = "") -> int:
     from autograder.report.feedback_page import write_feedback
     from autograder.grade.pipeline import grade_assignment
+    from autograder.grade.pool import Pool
     from autograder.grade.prepare import AssignmentMissing
     from autograder.grade.summary import summary_table
     from autograder.report.class_report import write_class_report
 
+    client, open_runner, where = None, Pool, f"with {jobs} job(s)"
+    if scheduler:  # reach the cluster before anything is written
+        from autograder.grade import cluster
+        try:
+            client = cluster.connect(scheduler)
+        except cluster.ClusterError as error:
+            print(error, file=sys.stderr)
+            return 2
+        open_runner = cluster.DaskRunner.opener(client)
+        where = f"on the Dask cluster at {scheduler} ({len(client.scheduler_info()['workers'])} worker(s))"
     bar = None if quiet else _progress_bar()
     warnings.filterwarnings("ignore", module="nbgrader")  # nbgrader's own SQLAlchemy chatter
     warnings.filterwarnings("ignore", module="nbformat")
     try:
-        batch = grade_assignment(course, assignment, jobs, students, progress=bar)
+        batch = grade_assignment(course, assignment, jobs, students, progress=bar, open_runner=open_runner)
     except AssignmentMissing as error:
         print(error, file=sys.stderr)
         return 2
     finally:
         if bar is not None:
             bar.close()
+        if client is not None:
+            client.close()
     if not batch.outcomes:
         print(f"No submissions of '{assignment}' under {course.coursedir.submitted_directory}/.", file=sys.stderr)
         return 1
@@ -54,7 +74,7 @@ def run(course: Course, assignment: str, jobs: int, students=None, quiet: bool =
         write_feedback(course, outcome)
     report = write_class_report(course, assignment)
     print(summary_table(batch.outcomes))
-    print(f"\nGraded {len(batch.outcomes)} notebook(s) in {batch.seconds:.1f} s with {jobs} job(s); "
+    print(f"\nGraded {len(batch.outcomes)} notebook(s) in {batch.seconds:.1f} s {where}; "
           f"isolation: {_walls(batch)}.")
     print(f"Feedback: {course.coursedir.feedback_directory}/<student>/{assignment}/   "
           f"Class report: {os.path.relpath(report, course.root)}")
@@ -94,12 +114,18 @@ def _progress_bar():
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder grade", description=__doc__.splitlines()[0])
     parser.add_argument("assignment", help="the assignment (a folder under the source directory)")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
-                        help="notebooks graded at once (default: the number of CPU cores)")
+    parser.add_argument("--jobs", "-j", type=int,
+                        help="notebooks graded at once on this machine (default: c.ClassGrading.jobs, "
+                             "else the number of CPU cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786; "
+                             "default: c.ClassGrading.scheduler, else this machine)")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     parser.add_argument("--root", default=".", help="the course folder (default: the current folder)")
     parser.add_argument("--cell-timeout", type=float, help="seconds per cell (default: Execute.timeout)")
-    parser.add_argument("--notebook-timeout", type=float, help="seconds per notebook (default: 600)")
-    parser.add_argument("--memory-mb", type=int, help="memory per submission in MiB (default: 2048)")
+    parser.add_argument("--notebook-timeout", type=float,
+                        help="seconds per notebook (default: c.GradingLimits.notebook_seconds, 600)")
+    parser.add_argument("--memory-mb", type=int,
+                        help="memory per submission in MiB (default: c.GradingLimits.memory_mb, 2048)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser

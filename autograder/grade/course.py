@@ -1,8 +1,9 @@
 """The course as nbgrader sees it: folders, gradebook, limits, read from nbgrader's config.
 
-Why read nbgrader's own config: `python -m autograder grade` must grade exactly the
-course that `nbgrader autograde` grades from the same folder, with the same
-gradebook, the same cell timeout and the same IgnorePattern for warnings.
+Why read nbgrader's own config (config.py): `python -m autograder grade` must grade
+exactly the course that `nbgrader autograde` grades from the same folder, with the
+same gradebook, the same preprocessors, the same cell timeout and the same
+IgnorePattern for warnings.
 """
 import os
 from dataclasses import dataclass, field
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.grade import config as settings
 
 DEFAULT_CELL_SECONDS = 30  # nbgrader's own default for Execute.timeout
 
@@ -27,6 +29,16 @@ class Limits:
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_config(cls, config: Config) -> "Limits":
+        """`c.GradingLimits.*`; the cell limit defaults to nbgrader's own cell timeout
+        (none there: the notebook's limit bounds each cell)."""
+        traits = settings.GradingLimits(config=config)
+        notebook = float(traits.notebook_seconds)
+        cell = traits.cell_seconds or settings.nbgrader_cell_seconds(config) or notebook
+        return cls(cell_seconds=float(cell), notebook_seconds=notebook,
+                   memory_bytes=traits.memory_mb * 1024 ** 2, tmp_bytes=traits.tmp_mb * 1024 ** 2)
+
 
 @dataclass
 class Course:
@@ -38,15 +50,9 @@ class Course:
     @classmethod
     def load(cls, root: str | os.PathLike = ".") -> "Course":
         root = Path(root).resolve()
-        config = Config()
-        if (root / "nbgrader_config.py").exists():
-            config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        config = settings.load_config(root)
         coursedir = CourseDirectory(config=config, root=str(root))
-        limits = Limits()
-        timeout = config.get("Execute", {}).get("timeout")
-        if isinstance(timeout, (int, float)) and timeout > 0:
-            limits.cell_seconds = float(timeout)
-        return cls(root=root, config=config, coursedir=coursedir, limits=limits)
+        return cls(root=root, config=config, coursedir=coursedir, limits=Limits.from_config(config))
 
     @property
     def db_url(self) -> str:

@@ -31,6 +31,11 @@ WATCHED_TORCH = ("torch", "torch.nn.modules.module", "torch.optim.optimizer", "t
                  "torch.optim.sgd", "torch.optim.adam", "torch.optim.adamw", "torch.utils.data.dataloader",
                  "torch.overrides", "torch._tensor")
 FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__", "__globals__")
+# Display-only shell methods: replacing them cannot fake a pass, since the executor
+# records a failed cell from the cell's own result, not from what these print. So,
+# as under nbgrader (whose own cheat-attempt test replaces `showtraceback`), the
+# cells that pass still score and the ones that fail still score 0.
+DISPLAY_ONLY = {"IPython.core.interactiveshell.InteractiveShell": {"showtraceback", "showsyntaxerror"}}
 
 
 class Snapshot:
@@ -64,7 +69,10 @@ class Snapshot:
                 self._record_function(value, f"{place}.{name}")
 
     def _record_class(self, cls: type, place: str) -> None:
+        display_only = DISPLAY_ONLY.get(f"{cls.__module__}.{cls.__qualname__}", set())
         for name, value in list(vars(cls).items()):
+            if name in display_only:
+                continue
             if _is_code_like(value) or isinstance(value, (classmethod, staticmethod, property)):
                 self.entries.append((cls, place, name, value))
                 self._record_function(value, f"{place}.{name}")

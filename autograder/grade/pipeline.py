@@ -25,9 +25,10 @@ class BatchResult:
 
 
 def grade_assignment(course: Course, assignment: str, jobs: int = 2, students: list[str] | None = None,
-                     progress=None) -> BatchResult:
+                     progress=None, open_runner=Pool) -> BatchResult:
     """Grade every submission of `assignment`; `progress(outcome)` is called after each
-    (and `progress.set_total(n)` first, if it has one)."""
+    (and `progress.set_total(n)` first, if it has one). `open_runner(size, cover)` gives
+    where the jobs run (pool.Runner): this machine's Pool, or cluster.DaskRunner."""
     started = time.monotonic()
     info = prepare.read_assignment(course, assignment)
     submissions = collect.collect(course, assignment, students)
@@ -36,7 +37,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int = 2, students: l
         return batch
     if progress is not None and hasattr(progress, "set_total"):
         progress.set_total(len(submissions) * len(info.notebooks))
-    pool = Pool(max(1, min(jobs, len(submissions))), course.secret_paths())
+    pool = open_runner(max(1, min(jobs, len(submissions))), course.secret_paths())
     waiting: dict[int, prepare.Prepared] = {}
     try:
         for submission in submissions:

@@ -1,9 +1,15 @@
 """Step 3: run jobs on N warm workers at once (the parent side of worker.py).
 
-One thread per worker feeds it jobs from a shared queue and puts answers on a
-results queue; the main thread alone touches the gradebook. A worker that dies
-(its own bug, the machine) is restarted and the job tried once more; a job that
-fails twice still gets an answer, so the batch always completes.
+Where the jobs run is a small interface, a *runner*: `submit(key, job)`, a `results`
+queue of `(key, result)` pairs, `walls` (how the workers are walled in) and
+`close()`. Two runners exist: `Pool` here (this machine's cores) and
+`cluster.DaskRunner` (a Dask cluster). Both run every job the same way, through
+`answer()`: a warm worker process (worker.py) that is restarted if it dies, the
+job then tried once more; a job that fails twice still gets an answer, so the
+batch always completes.
+
+In `Pool`, one thread per worker feeds it jobs from a shared queue and puts
+answers on the results queue; the main thread alone touches the gradebook.
 """
 import json
 import os
@@ -12,6 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import autograder
 
@@ -81,7 +88,57 @@ def code_folders() -> list[str]:
     return sorted(set(keep))
 
 
+class Runner(Protocol):
+    """Where jobs run. `results.get()` gives `(key, result)` once per submitted job."""
+    results: queue.Queue
+    walls: str
+
+    def submit(self, key, job: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def answer(job: dict, worker: "Worker | None", cover: list[str], keep: list[str]) -> tuple[dict, "Worker | None"]:
+    """`job`'s result from `worker` (started first if None), and the worker to use next
+    (None when it could not start or died twice)."""
+    for _attempt in range(2):
+        if worker is None:
+            try:
+                worker = Worker(cover, keep)
+            except Exception as error:  # cannot start: answer anyway
+                return failed(f"the grading worker could not start ({error})"), None
+        result = worker.run(job)
+        if result is not None:
+            return result, worker
+        worker.close()
+        worker = None
+    return failed("the grading worker died twice on this notebook"), None
+
+
+_IDLE: dict[tuple, list[Worker]] = {}  # warm workers of this process, kept between calls of run_here
+_IDLE_LOCK = threading.Lock()
+
+
+def run_here(job: dict, cover: list[str]) -> dict:
+    """Run one job on this machine with a warm worker kept for the next call: the
+    remote side of cluster.DaskRunner (it runs inside a Dask worker process). The
+    result says how the worker is walled in (`worker_walls`)."""
+    keep = code_folders()
+    kind = (tuple(cover), tuple(keep))
+    with _IDLE_LOCK:
+        idle = _IDLE.get(kind) or [None]
+        worker = idle.pop()
+    result, worker = answer(job, worker, cover, keep)
+    if worker is not None:
+        result["worker_walls"] = worker.walls
+        with _IDLE_LOCK:
+            _IDLE.setdefault(kind, []).append(worker)
+    return result
+
+
 class Pool:
+    """The local runner: `size` warm workers on this machine."""
+
     def __init__(self, size: int, cover: list[str]):
         self.size, self.cover, self.keep = size, cover, code_folders()
         self.jobs: queue.Queue = queue.Queue()
@@ -105,24 +162,13 @@ class Pool:
             if task is None:
                 break
             key, job = task
-            answer = None
-            for _attempt in range(2):
-                if worker is None:
-                    try:
-                        worker = Worker(self.cover, self.keep)
-                        self.walls = worker.walls
-                    except Exception as error:  # cannot start: answer anyway
-                        answer = _failed(f"the grading worker could not start ({error})")
-                        break
-                answer = worker.run(job)
-                if answer is not None:
-                    break
-                worker.close()
-                worker = None
-            self.results.put((key, answer or _failed("the grading worker died twice on this notebook")))
+            result, worker = answer(job, worker, self.cover, self.keep)
+            if worker is not None:
+                self.walls = worker.walls
+            self.results.put((key, result))
         if worker is not None:
             worker.close()
 
 
-def _failed(reason: str) -> dict:
+def failed(reason: str) -> dict:
     return {"cells": {}, "stopped": {"cell": None, "reason": reason}, "walls": "", "seconds": 0.0}

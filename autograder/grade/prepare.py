@@ -7,10 +7,13 @@ grader's own process, so that no worker ever needs them:
 - the notebook is found, even when it was renamed (one stray notebook stands in for
   one missing one, with a note), and read; a corrupt file becomes a failure with a
   reason instead of an exception;
-- nbgrader's own sanitizing steps run (clear outputs, de-duplicate ids, restore the
+- nbgrader's own sanitizing steps run, as the course configures them
+  (nbgrader_steps.py; by default: clear outputs, de-duplicate ids, restore the
   kernelspec, restore every test cell from the gradebook: hidden tests come back,
-  edits are undone, deleted test cells are put back), and we note what was restored;
-- the job holds only the code cells to run and the files of the working folder.
+  edits are undone, deleted test cells are put back if `add_missing_cells` says so),
+  and we note what was restored;
+- the job holds only the code cells nbgrader would execute and the files of the
+  working folder (nbgrader's own file rules: its `ignore` list, `exclude_overwriting`).
 """
 import base64
 import re
@@ -20,9 +23,10 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
-                                    OverwriteCells, OverwriteKernelspec)
+from nbgrader.preprocessors import OverwriteCells
 
+from autograder.grade import config as settings
+from autograder.grade import nbgrader_steps
 from autograder.grade.collect import Submission
 from autograder.grade.course import Course
 
@@ -42,6 +46,7 @@ class GradeCellInfo:
     source: str
     exercise: str
     hidden_lines: list[str]
+    task: bool = False  # a task cell: graded by hand, never run
 
     @property
     def hidden(self) -> bool:
@@ -77,10 +82,11 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     cell_notes: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    runs: list[int] = field(default_factory=list)  # the cells nbgrader would execute
 
     def job(self, job_id: int, limits: dict) -> dict:
-        cells = [{"index": index, "source": cell.source, "trusted": _is_instructor_cell(cell)}
-                 for index, cell in enumerate(self.nb.cells) if cell.cell_type == "code"]
+        cells = [{"index": index, "source": self.nb.cells[index].source,
+                  "trusted": _is_instructor_cell(self.nb.cells[index])} for index in self.runs]
         files = {name: base64.b64encode(data).decode() for name, data in self.files.items()}
         return {"id": job_id, "cells": cells, "files": files, "limits": limits}
 
@@ -98,19 +104,22 @@ def read_assignment(course: Course, assignment: str) -> AssignmentInfo:
         for notebook in record.notebooks:
             sources = {cell.name: cell for cell in notebook.source_cells}
             solution_ids = [cell.name for cell in notebook.solution_cells]
+            graded = {cell.name: (cell, False) for cell in notebook.grade_cells}
+            graded |= {cell.name: (cell, True) for cell in notebook.task_cells}
             order = _cell_order(course, assignment, notebook.name) or list(sources)
+            order += [name for name in graded if name not in order]
             cells, last_solution = {}, None
             for name in order:
                 if name in solution_ids:
                     last_solution = name
-                grade = next((g for g in notebook.grade_cells if g.name == name), None)
-                if grade is None or name not in sources:
+                if name not in graded:
                     continue
-                source = sources[name].source
+                grade, task = graded[name]
+                source = sources[name].source if name in sources else ""
                 called = EXERCISE_CALL.search(source)
                 exercise = called.group(1) if called else (last_solution or name)
                 cells[name] = GradeCellInfo(name, float(grade.max_score), source, exercise,
-                                            _hidden_lines(source))
+                                            _hidden_lines(source), task=task)
             notebooks[notebook.name] = NotebookInfo(notebook.name, cells, solution_ids)
     return AssignmentInfo(assignment, notebooks)
 
@@ -172,30 +181,40 @@ def _sanitize(course: Course, notebook: NotebookInfo, item: Prepared, path: Path
                   else f"{type(error).__name__}: {_short(error, 100)}")
         item.failure = f"the notebook file could not be read ({detail})"
         return
-    _note_changed_test_cells(nb, notebook, item)
-    item.resources = {"nbgrader": {"notebook": item.notebook, "assignment": item.submission.assignment,
-                                   "student": item.submission.student, "db_url": course.db_url}}
-    steps = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    _note_changed_test_cells(course, nb, notebook, item)
+    sub = item.submission
+    resources = nbgrader_steps.resources_for(course, sub.student, sub.assignment, item.notebook, str(path.parent))
     try:
-        for step in steps:
-            preprocessor = step(config=course.config)
-            if step is OverwriteCells:
-                preprocessor.add_missing_cells = True  # a deleted test cell is put back and run
-            nb, item.resources = preprocessor(nb, item.resources)
+        nb, item.resources = nbgrader_steps.sanitize(course, nb, resources)
     except Exception as error:
         item.failure = f"the notebook's grading structure is broken ({type(error).__name__}: {_short(error)})"
         return
     item.nb = nb
+    item.runs = _cells_to_run(course, nb)
 
 
-def _note_changed_test_cells(nb, notebook: NotebookInfo, item: Prepared) -> None:
+def _cells_to_run(course: Course, nb) -> list[int]:
+    """The code cells nbgrader's execution step would run: not empty, not tagged to skip."""
+    step = nbgrader_steps.execution_step(course)
+    if step is None:
+        return []
+    skip = step.skip_cells_with_tag
+    return [index for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and cell.source.strip() and skip not in cell.metadata.get("tags", [])]
+
+
+def _note_changed_test_cells(course: Course, nb, notebook: NotebookInfo, item: Prepared) -> None:
     submitted = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nb.cells
                  if isinstance(cell.get("metadata"), dict) and "nbgrader" in cell.metadata}
+    put_back = OverwriteCells(config=course.config).add_missing_cells
     for grade_id, info in notebook.grade_cells.items():
         cell = submitted.get(grade_id)
         if cell is None:
-            item.cell_notes[grade_id] = "this test cell was deleted from the notebook; the original was put back and run"
-        elif _normalized(cell.source) != _normalized(HIDDEN_BLOCK.sub("", info.source)):
+            item.cell_notes[grade_id] = ("this test cell was deleted from the notebook; the original was put back and run"
+                                         if put_back else "this cell was deleted from the notebook; "
+                                         "it is left for manual grading, as nbgrader does")
+        elif (not info.task and grade_id not in notebook.solution_ids  # an answer cell is the learner's to edit
+              and _normalized(cell.source) != _normalized(HIDDEN_BLOCK.sub("", info.source))):
             item.cell_notes[grade_id] = "this test cell had been edited; the original was put back and run"
 
 
@@ -204,17 +223,20 @@ def _normalized(source: str) -> list[str]:
 
 
 def _working_files(course: Course, submission: Submission) -> dict[str, bytes]:
-    """The learner's other files, then the assignment's released files over them
-    (as nbgrader does), skipping notebooks, hidden folders and anything too big."""
+    """The learner's other files, then the assignment's source files over them (as
+    nbgrader does: its `ignore` globs, `Autograde.exclude_overwriting`), skipping
+    notebooks and anything past the size cap."""
     files, total = {}, 0
     source = course.folder("source", ".", submission.assignment)
+    ignore = list(course.coursedir.ignore) + ["*.ipynb"]
+    keep_learners = set(settings.autograde_converter(course.config, course.coursedir)
+                        .exclude_overwriting.get(submission.assignment, []))
     for base in (submission.folder, source):
         if not base.is_dir():
             continue
-        for path in sorted(base.rglob("*")):
+        for path in sorted(Path(name) for name in utils.find_all_files(str(base), ignore)):
             relative = path.relative_to(base)
-            if (not path.is_file() or path.suffix == ".ipynb" or path.name == "timestamp.txt"
-                    or any(part.startswith(".") or part == "__pycache__" for part in relative.parts)):
+            if path.name == "timestamp.txt" or (base == source and str(relative) in keep_learners):
                 continue
             size = path.stat().st_size
             if total + size > MAX_FILES_BYTES:

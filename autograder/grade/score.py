@@ -1,11 +1,14 @@
 """Step 4 (parent process only): score a run with nbgrader's own logic, record it, explain it.
 
-Why nbgrader's own preprocessors: the scores must equal `nbgrader autograde`'s. So
-the outputs the worker recorded are put back into the sanitized notebook and the
-same autograde steps run on it (IgnorePattern, ClearMetadata, LimitOutput,
-SaveAutoGrades, AssignLatePenalties, CheckCellMetadata), writing the gradebook
-from this process only. Before that, what the worker could not record itself
-becomes an `error` output, so nbgrader scores it 0:
+Why nbgrader's own preprocessors: the scores and manual-grading flags must equal
+`nbgrader autograde`'s. So the outputs the worker recorded take the place of
+nbgrader's execution step, and the rest of the course's configured autograde list
+runs on them (nbgrader_steps.py; by default IgnorePattern, ClearMetadata,
+LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata), writing the
+gradebook from this process only. Written answers, answer cells left unchanged and
+task cells are scored exactly as nbgrader scores them (by hand, or 0 when no answer
+was written). Before that, what the worker could not record itself becomes an
+`error` output, so nbgrader scores it 0:
 
 - the cell in which the process died or was killed (the run was then resumed
   after it, see pipeline.resume_job), and any cell no run reached;
@@ -21,22 +24,18 @@ import json
 import shutil
 
 import nbformat
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
 
 from autograder import handoff
 from autograder.diagnoses import Diagnosis
 from autograder.report import hidden_text
-from autograder.grade import causes
+from autograder.grade import causes, nbgrader_steps
 from autograder.grade.course import Course
 from autograder.grade.outcome import CellOutcome, SubmissionOutcome
 from autograder.grade.prepare import HIDDEN_BLOCK, AssignmentInfo, Prepared
 
-AUTOGRADE_STEPS = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                   AssignLatePenalties, CheckCellMetadata]
 
 
 def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | None) -> SubmissionOutcome:
@@ -54,28 +53,38 @@ def score(course: Course, info: AssignmentInfo, item: Prepared, result: dict | N
             outcome.cells.append(CellOutcome(grade_id, cell.exercise, 0.0, cell.max_points,
                                              reason, cell.hidden, message=reason, cause=why))
     else:
-        nb = _with_outputs(item.nb, result)
-        nb, _ = _run_autograde_steps(course, nb, item.resources)
+        nb, _ = nbgrader_steps.finish(course, item.nb, item.resources, WorkerOutputs(result, item.runs))
         _write_autograded(course, item, nb)
-        points = _points_from_gradebook(course, item)
-        outcome.cells = explain_notebook(nb, notebook, points, info.hidden_lines, item.cell_notes, result,
+        grades = _grades_from_gradebook(course, item)
+        outcome.cells = explain_notebook(nb, notebook, grades, info.hidden_lines, item.cell_notes, result,
                                          course.limits.as_dict())
     _record_comments(course, item, outcome)
     _save(course, item, outcome)
     return outcome
 
 
-def _with_outputs(sanitized, result: dict | None):
-    """The notebook with the worker's outputs in place and failures made explicit."""
+class WorkerOutputs(Preprocessor):
+    """Stands in for nbgrader's execution step: the outputs the isolated worker recorded."""
+
+    def __init__(self, result: dict | None, runs: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.enabled, self.result, self.runs = True, result, runs
+
+    def preprocess(self, nb, resources):
+        return _with_outputs(nb, self.result, self.runs), resources
+
+
+def _with_outputs(sanitized, result: dict | None, runs: list[int]):
+    """The notebook with the worker's outputs in the cells nbgrader would have run
+    (`runs`) and failures made explicit."""
     nb = nbformat.from_dict(json.loads(json.dumps(sanitized)))  # a copy: the input stays clean
     result = result or {"cells": {}, "stopped": {"cell": None, "reason": "the notebook was not run"}}
     ran, stopped = result.get("cells", {}), result.get("stopped")
     crashes = {index: f"{causes.subject(nb, index)} {stop['reason']}"
                for index, stop in causes.process_stops(result).items()}
     tampered_at, tampering = None, []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
+    for index in runs:
+        cell = nb.cells[index]
         record = ran.get(str(index))
         if record is not None:
             cell.outputs = [nbformat.from_dict(output) for output in record["outputs"]]
@@ -103,36 +112,58 @@ def _error(ename: str, evalue: str):
                                "traceback": [f"{ename}: {evalue}"]})
 
 
-def _run_autograde_steps(course: Course, nb, resources: dict):
-    for step in AUTOGRADE_STEPS:
-        nb, resources = step(config=course.config)(nb, resources)
-    return nb, resources
-
-
-def _points_from_gradebook(course: Course, item: Prepared) -> dict[str, float | None]:
-    """Read back what nbgrader recorded, so the summary shows the gradebook's numbers."""
+def _grades_from_gradebook(course: Course, item: Prepared) -> dict[str, tuple[float | None, bool]]:
+    """Read back what nbgrader recorded (score, needs manual grading), so the summary
+    shows the gradebook's numbers."""
     sub = item.submission
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
         notebook = gb.find_submission_notebook(item.notebook, sub.assignment, sub.student)
-        return {grade.name: grade.score for grade in notebook.grades}
+        return {grade.name: (grade.score, bool(grade.needs_manual_grade)) for grade in notebook.grades}
 
 
-def explain_notebook(nb, notebook, points: dict, hidden_lines: set[str], notes: dict, result: dict | None,
+def not_run_here(cell, info_cell, points, by_hand: bool, note: str | None) -> CellOutcome:
+    """A cell nbgrader does not score from outputs: a written answer, an answer cell
+    (code or text) the learner left unchanged, a task, a deleted cell left out."""
+    points = 0.0 if points is None else float(points)
+    if by_hand:
+        reason = "left for manual grading: " + ("a task" if info_cell.task else
+                                                "a written answer" if cell is not None and cell.cell_type != "code"
+                                                else "an answer nbgrader does not score itself")
+    elif cell is not None and utils.is_solution(cell) and \
+            cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell):
+        reason = "no answer written: the answer cell is unchanged"
+    else:
+        reason = "passed" if points >= info_cell.max_points else f"partial credit: {points:g} of {info_cell.max_points:g}"
+    if note:
+        reason = f"{reason} ({note})"
+    return CellOutcome(info_cell.grade_id, info_cell.exercise, points, info_cell.max_points, reason,
+                       info_cell.hidden, message=reason)
+
+
+def explain_notebook(nb, notebook, grades: dict, hidden_lines: set[str], notes: dict, result: dict | None,
                      limits: dict) -> list[CellOutcome]:
-    """A CellOutcome for every test cell of an executed notebook, each with its root cause."""
+    """A CellOutcome for every graded cell of an executed notebook, each with its root cause;
+    `grades` is the gradebook's (score, needs manual grading) per grade_id."""
     found = causes.find_causes(nb, result, limits)
     visible = "\n".join(HIDDEN_BLOCK.sub("", cell.source) for cell in nb.cells)
-    explained, exercise_cell = [], None
+    explained, exercise_cell, seen = [], None, set()
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             exercise_cell = index
         grade_id = meta.get("grade_id")
-        if not utils.is_grade(cell) or grade_id not in notebook.grade_cells:
+        if not (utils.is_grade(cell) or utils.is_task(cell)) or grade_id not in notebook.grade_cells:
+            continue
+        seen.add(grade_id)
+        got, by_hand = grades.get(grade_id, (None, True))
+        if by_hand or utils.is_task(cell) or cell.cell_type != "code":
+            explained.append(not_run_here(cell, notebook.grade_cells[grade_id], got, by_hand, notes.get(grade_id)))
             continue
         why = causes.blame(nb, index, found, exercise_cell, visible)
-        explained.append(explain(cell, notebook.grade_cells[grade_id], points.get(grade_id), hidden_lines,
-                                 notes.get(grade_id), why))
+        explained.append(explain(cell, notebook.grade_cells[grade_id], got, hidden_lines, notes.get(grade_id), why))
+    for grade_id in notebook.grade_cells.keys() - seen:  # deleted, and not put back (add_missing_cells)
+        got, by_hand = grades.get(grade_id, (None, True))
+        explained.append(not_run_here(None, notebook.grade_cells[grade_id], got, by_hand, notes.get(grade_id)))
     return explained
 
 

@@ -31,6 +31,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplemented
 c.Execute.timeout = CELL_SECONDS
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\\w*Warning: "
+c.OverwriteCells.add_missing_cells = True
 '''
 
 SOLUTION = '''\
