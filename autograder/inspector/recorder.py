@@ -171,7 +171,7 @@ class Recorder:
         self._thread = threading.get_ident()
         self._handles = [
             module_hooks.register_module_forward_pre_hook(self._on_forward_start),
-            module_hooks.register_module_forward_hook(self._on_forward_end),
+            module_hooks.register_module_forward_hook(self._on_forward_end, always_call=True),  # even if it raised
             optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_start),
             optimizer_hooks.register_optimizer_step_post_hook(self._on_step_end),
         ]

@@ -166,3 +166,22 @@ def validates_every_other_epoch(model, train_loader, val_loader, loss_fn, optimi
         history["val_loss"].append(last[0])
         history["val_acc"].append(last[1])
     return history
+
+
+@case("train_epoch")
+def survives_a_model_call_that_raised(model, loader, loss_fn, optimizer):
+    """A forward pass that raised (caught by the learner) must not blind the inspector."""
+    model.train()
+    total = 0.0
+    for i, (inputs, targets) in enumerate(loader):
+        if i == 0:
+            try:
+                model(inputs[:, :2])  # the wrong number of features: the model raises
+            except RuntimeError:
+                pass
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader)
