@@ -251,6 +251,7 @@ def guard():
 
 
 def correct_train(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -286,7 +287,8 @@ def test_removing_the_inspectors_hooks_inside_the_function_is_tampering(guard):
         from torch.optim import optimizer as optimizer_hooks
         OrderedDict.clear(optimizer_hooks._global_optimizer_pre_hooks)
         return correct_train(model, loss_fn, optimizer, X, y, epochs)
-    assert inspect("train_loop", bypasses, hidden=True).codes == ["missing-step"]  # blinded: a false bug
+    # blinded: the weights are seen changing with no step seen, a false bug
+    assert inspect("train_loop", bypasses, hidden=True).codes == ["foreign-update"]
     assert "torch's global optimizer step pre-hooks (which the grader watches the loop with) were emptied behind " \
            "the grader's back" in guard.changes()
 

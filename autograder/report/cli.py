@@ -66,8 +66,8 @@ def explained(course: Course, info, student: str, notebook: str, path, force: bo
             found = gb.find_submission_notebook(notebook, info.name, student)
         except MissingEntry:
             return None
-        points = {grade.name: grade.score for grade in found.grades}
-    cells = score.explain_notebook(nb, info.notebooks[notebook], points, info.hidden_lines, {}, None,
+        grades = {grade.name: (grade.score, bool(grade.needs_manual_grade)) for grade in found.grades}
+    cells = score.explain_notebook(nb, info.notebooks[notebook], grades, info.hidden_lines, {}, None,
                                    course.limits.as_dict())
     outcome = SubmissionOutcome(student, info.name, notebook, cells=cells)
     record.write_text(json.dumps(outcome.to_dict(), indent=1))

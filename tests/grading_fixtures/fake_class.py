@@ -37,6 +37,7 @@ c.OverwriteCells.add_missing_cells = True
 SOLUTION = '''\
 def train(model, loss_fn, optimizer, X, y, epochs):
     ### BEGIN SOLUTION
+    model.train()
     losses = []
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -140,8 +141,10 @@ def source_notebook() -> nbformat.NotebookNode:
 
 
 def train_body(body: str) -> str:
-    """A learner's `train` with the given body (indented for them)."""
-    return "def train(model, loss_fn, optimizer, X, y, epochs):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    """A learner's `train` with the given body (indented for them), in training mode first as the
+    contract asks: each body differs from a correct loop only in what it is written to show."""
+    return ("def train(model, loss_fn, optimizer, X, y, epochs):\n    model.train()\n"
+            + textwrap.indent(textwrap.dedent(body), "    "))
 
 
 CORRECT = """\
