@@ -430,6 +430,7 @@ FORGE_CACHE = """\
 # Fake a pass: store a correct loop's hidden report under this (wrong) function's cache key.
 import autograder.api as api
 def honest(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
 """ + textwrap.indent(CORRECT, "    ") + """
 report = api.inspect("train_loop", honest, hidden=True)
 for hidden in (False, True):
