@@ -52,7 +52,7 @@ def test_mystery_1_gradients_pile_up_until_nan_and_the_fix_does_not():
     evidence = mystery(1).run()
     nan_step = evidence.first_nan_step()
     assert nan_step is not None, "the piled-up run must end in a non-finite loss"
-    first = evidence.step_loss[: evidence.steps_per_epoch]
+    first = evidence.step_loss[: evidence.batches_per_epoch]
     assert all(math.isfinite(v) for v in first) and first[-1] < first[0], "the first epoch still learns"
     norms = evidence.grad_norms["hidden.weight"]
     finite = [v for v in norms[: nan_step - 1] if math.isfinite(v)]
@@ -323,7 +323,7 @@ def test_smoke_test_refuses_nan_and_empty_runs():
 
 def test_evidence_of_an_empty_run_is_usable():
     empty = Evidence("nothing")
-    assert empty.first_nan_step() is None and not empty.classifies and empty.steps_per_epoch == 1
+    assert empty.first_nan_step() is None and not empty.classifies and empty.batches_per_epoch == 1
 
 
 def test_exercises_record_lists_every_grade_id_of_the_notebook(notebook):

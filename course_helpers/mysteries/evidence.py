@@ -28,7 +28,7 @@ class Evidence:
     facts: dict = field(default_factory=dict)                 # the numbers behind those lines
 
     @property
-    def steps_per_epoch(self) -> int:
+    def batches_per_epoch(self) -> int:
         return max(1, len(self.step_loss) // max(1, len(self.log)))
 
     @property

@@ -24,7 +24,7 @@ def evidence_figure(evidence: Evidence, memory: bool = False):
     """Losses (training per step, validation per epoch), validation accuracy, gradient norms,
     and, with `memory`, the graph nodes earlier steps left alive."""
     columns = 2 + evidence.classifies + memory
-    figure, axes = quick_figure(2.9 * columns, 2.6, columns=columns)  # fixed margins: quick to draw
+    figure, axes = quick_figure(max(3.2 * columns, 9.0), 2.6, columns=columns)  # fixed margins: quick to draw
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.8, wspace=0.3)
     loss_axes, axes = axes[0], axes[1:]
     if evidence.classifies:
@@ -35,19 +35,19 @@ def evidence_figure(evidence: Evidence, memory: bool = False):
         acc_axes.text(1, CHANCE + 0.02, "chance", color="grey", fontsize=7)
         acc_axes.set(title="validation accuracy", xlabel="epoch", ylim=(0, 1))
     grad_axes = axes[0]
-    per_epoch = evidence.steps_per_epoch
+    per_epoch = evidence.batches_per_epoch
     steps = np.arange(1, len(evidence.step_loss) + 1)
-    loss_axes.plot(steps, _finite(evidence.step_loss), lw=1, label="training (each step)")
+    loss_axes.plot(steps, _finite(evidence.step_loss), lw=1, label="training (each batch)")
     epoch_ends = [row["epoch"] * per_epoch for row in evidence.log]
     loss_axes.plot(epoch_ends, _finite(evidence.column("val_loss")), "o-", label="validation (each epoch)")
-    loss_axes.set(title="loss", xlabel="step")
+    loss_axes.set(title="loss", xlabel="training batch")
     if np.nanmax(_finite(evidence.step_loss + evidence.column("val_loss")), initial=1.0) > 20:
         plain_log_axis(loss_axes)
     if evidence.step_loss:
         loss_axes.legend(fontsize=7)
     for name, norms in evidence.grad_norms.items():
         grad_axes.plot(np.arange(1, len(norms) + 1), _finite(norms), lw=1, label=name)
-    grad_axes.set(title="gradient norm used by each step", xlabel="optimizer step")
+    grad_axes.set(title="gradient norm at each step", xlabel="optimizer step")
     if np.isfinite(_finite(sum(evidence.grad_norms.values(), []))).any():
         plain_log_axis(grad_axes)
         grad_axes.legend(fontsize=6)
@@ -58,6 +58,7 @@ def evidence_figure(evidence: Evidence, memory: bool = False):
         mem_axes.plot(np.arange(1, len(evidence.nodes_alive) + 1), evidence.nodes_alive, color="tab:red")
         mem_axes.set(title="graph nodes kept alive", xlabel="optimizer step")
     for each in figure.axes:
+        each.title.set_fontsize(10)
         fix_text_positions(each)  # titles and labels need not be placed around tick labels: faster
     figure.suptitle(evidence.title, fontsize=10)
     return figure
@@ -90,7 +91,7 @@ def _number(value: float) -> str:
 
 def memory_line(evidence: Evidence) -> str:
     """The memory evidence in one line: graph nodes kept alive by earlier steps, at each epoch's end."""
-    per_epoch = evidence.steps_per_epoch
+    per_epoch = max(1, len(evidence.nodes_alive) // max(1, len(evidence.log)))  # optimizer steps
     at_ends = evidence.nodes_alive[per_epoch - 1::per_epoch]
     return "graph nodes kept alive by earlier steps, at the end of each epoch: " + " ".join(map(str, at_ends))
 
