@@ -8,7 +8,6 @@ the source notebook (hidden parts included) run here twice: with the reference
 solution, which must pass, and with the buggy code the mystery ran, which must fail.
 """
 import math
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 from autograder import inspect as inspect_run
 from autograder.self_check.loader import load_function
 from course_helpers.mysteries import Evidence, mystery, rerun
+from course_helpers.mysteries.data import digits_mlp
 from course_helpers.mysteries.moves import MoveRecorder
 from course_helpers.mysteries.pictures import evidence_figure, grad_table, log_text, memory_line, show_evidence
 from course_helpers.mysteries.tools import gradient_norms, smoke_test
@@ -309,7 +309,7 @@ def test_pictures_and_tables_come_from_the_evidence():
 
 
 def test_gradient_norms_name_every_parameter_and_none_where_empty():
-    model = mystery(6).digits_mlp(0)
+    model = digits_mlp(0)
     assert set(gradient_norms(model)) == {name for name, _ in model.named_parameters()}
     assert all(value is None for value in gradient_norms(model).values())
 

@@ -5,9 +5,9 @@ throw it up; the curve zig-zags, then the ups win and it climbs.
 """
 import torch
 
-from course_helpers.classifier import reference_evaluate, train_one_epoch
-from course_helpers.mysteries.data import digit_loaders, digits_mlp
-from course_helpers.mysteries.evidence import Evidence, record_run
+from course_helpers.classifier import train_one_epoch
+from course_helpers.mysteries.evidence import Evidence
+from course_helpers.mysteries.runs import digits_run
 
 LEARNING_RATE = 0.8
 
@@ -19,8 +19,6 @@ def make_optimizer(model, lr: float = LEARNING_RATE) -> torch.optim.Optimizer:
 
 def run(lr: float = LEARNING_RATE, seed: int = 0, epochs: int = 6, device="cpu") -> Evidence:
     """The run with learning rate `lr`; the default is the one that went wrong."""
-    train_loader, val_loader = digit_loaders(seed)
-    model = digits_mlp(seed).to(device)
-    evidence, _ = record_run("Mystery run 2", train_one_epoch, reference_evaluate, model, train_loader,
-                             val_loader, make_optimizer(model, lr), epochs)
+    evidence, _ = digits_run("Mystery run 2", train_one_epoch, seed=seed, epochs=epochs, device=device,
+                             make_optimizer=lambda model: make_optimizer(model, lr))
     return evidence

@@ -2,14 +2,13 @@
 
 `total = total + loss` builds one more graph node per step, linked to that step's
 graph: the total reaches every graph of the epoch, and the epoch's returned mean
-(a tensor too) keeps them alive after the epoch ends. Memory grows with every step
-and is never given back; on a GPU, `torch.cuda.memory_allocated()` climbs the same way.
+(a tensor too) keeps them alive after the epoch ends. `backward()` already freed the
+tensors those graphs had saved, so each step leaks only its graph objects: a little
+memory per step, never given back, growing for as long as the run goes on.
 """
-import torch
-
-from course_helpers.classifier import reference_evaluate
-from course_helpers.mysteries.data import digit_loaders, digits_mlp, model_device
-from course_helpers.mysteries.evidence import Evidence, record_run
+from course_helpers.mysteries.data import model_device
+from course_helpers.mysteries.evidence import Evidence
+from course_helpers.mysteries.runs import digits_run
 
 
 def train_epoch(model, loader, loss_fn, optimizer):
@@ -29,11 +28,7 @@ def train_epoch(model, loader, loss_fn, optimizer):
 
 def run(seed: int = 0, epochs: int = 6, device="cpu", loop=train_epoch) -> Evidence:
     """The run as it went wrong (`loop` replaces the buggy loop, to compare with a fix)."""
-    train_loader, val_loader = digit_loaders(seed)
-    model = digits_mlp(seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    evidence, recorder = record_run("Mystery run 6", loop, reference_evaluate, model, train_loader, val_loader,
-                                    optimizer, epochs)
+    evidence, recorder = digits_run("Mystery run 6", loop, seed=seed, epochs=epochs, device=device)
     evidence.facts["returned_types"] = sorted({type(value).__name__ for value in recorder.history})
     evidence.notes.append(f"what the loop returned for the last epoch: {recorder.history[-1]!r}")
     return evidence

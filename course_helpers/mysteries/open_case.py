@@ -3,11 +3,9 @@
 (The docstring of the loop does not give it away: the learner reads the evidence, runs
 the smoke test, prints gradient norms and asks the self-check.)
 """
-import torch
-
-from course_helpers.classifier import reference_evaluate
-from course_helpers.mysteries.data import digit_loaders, digits_mlp, model_device
-from course_helpers.mysteries.evidence import Evidence, record_run
+from course_helpers.mysteries.data import model_device
+from course_helpers.mysteries.evidence import Evidence
+from course_helpers.mysteries.runs import digits_run
 
 
 def train_epoch(model, loader, loss_fn, optimizer):
@@ -27,9 +25,5 @@ def train_epoch(model, loader, loss_fn, optimizer):
 
 def run(seed: int = 0, epochs: int = 5, device="cpu", loop=train_epoch) -> Evidence:
     """The run as it went (`loop` replaces the mystery loop, to compare with a fix)."""
-    train_loader, val_loader = digit_loaders(seed)
-    model = digits_mlp(seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    evidence, _ = record_run("The open case", loop, reference_evaluate, model, train_loader, val_loader,
-                             optimizer, epochs)
+    evidence, _ = digits_run("The open case", loop, seed=seed, epochs=epochs, device=device)
     return evidence

@@ -6,9 +6,9 @@ rate says. The run behaves like one with a learning rate 4× too high.
 """
 import torch
 
-from course_helpers.classifier import reference_evaluate
 from course_helpers.mysteries.data import digit_loaders, digits_mlp, model_device
-from course_helpers.mysteries.evidence import Evidence, record_run
+from course_helpers.mysteries.evidence import Evidence
+from course_helpers.mysteries.runs import digits_run
 
 ACCUM_STEPS = 4
 
@@ -32,12 +32,10 @@ def train_epoch_accumulate(model, loader, loss_fn, optimizer, accum_steps):
 
 def run(seed: int = 0, epochs: int = 4, lr: float = 0.5, device="cpu", loop=train_epoch_accumulate) -> Evidence:
     """The run as it went wrong, and the first step's gradient next to one big batch's."""
-    train_loader, val_loader = digit_loaders(seed, batch_size=8)
-    model = digits_mlp(seed).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     big_batch = first_step_norm(seed, device)
-    evidence, _ = record_run("Mystery run 4", loop, reference_evaluate, model, train_loader, val_loader,
-                             optimizer, epochs, extra_args=(ACCUM_STEPS,))
+    evidence, _ = digits_run("Mystery run 4", loop, seed=seed, epochs=epochs, device=device, batch_size=8,
+                             make_optimizer=lambda model: torch.optim.SGD(model.parameters(), lr=lr),
+                             extra_args=(ACCUM_STEPS,))
     first = {name: norms[0] for name, norms in evidence.grad_norms.items()}
     evidence.facts.update(first_step_norms=first, one_batch_norms=big_batch)
     evidence.notes.append("gradient norm at the first step: " + ", ".join(
