@@ -214,6 +214,12 @@ def test_graded_cell_passes_the_fix_and_fails_the_bug(notebook, grade_id, name, 
         run_cell(notebook, grade_id, **{name: bug()})
 
 
+@pytest.mark.parametrize("rate", [1e-4, 3.0, "0.1", True])
+def test_a_learning_rate_that_cannot_train_or_is_no_number_fails(notebook, rate):
+    with pytest.raises(AssertionError):
+        run_cell(notebook, "test_learning_rate_2", learning_rate_2=lambda: rate)
+
+
 def test_a_fix_that_keeps_images_and_labels_apart_differently_still_fails(notebook):
     """A Dataset that shuffles its labels (not its images) is as wrong as the mystery's."""
     base = mystery(5).ShuffledDigits
@@ -250,9 +256,10 @@ def test_each_answer_is_the_quiz_s_correct_option_and_a_wrong_letter_fails(noteb
     right = solution(f"answer_mystery_{number}")
     run_cell(notebook, grade_id, **{f"answer_mystery_{number}": right})
     letter = right()
-    wrong = next(other for other in "ABCD" if other != letter)
-    with pytest.raises(AssertionError):
-        run_cell(notebook, grade_id, **{f"answer_mystery_{number}": lambda: wrong})
+    run_cell(notebook, grade_id, **{f"answer_mystery_{number}": lambda: f" {letter.lower()}"})
+    for wrong in [other for other in "ABCD" if other != letter] + ["", "the gradients"]:
+        with pytest.raises(AssertionError):
+            run_cell(notebook, grade_id, **{f"answer_mystery_{number}": lambda: wrong})
     quizzes = [cell for cell in notebook.cells
                if cell.cell_type == "code" and (f"What went wrong in mystery run {number}?" in cell.source
                                                 or f"What is wrong with mystery run {number}?" in cell.source)]
