@@ -13,7 +13,7 @@ from course_helpers.mysteries.evidence import Evidence, record_run
 
 
 class ShuffledDigits(Dataset):
-    """The digits in a random order fixed by `seed`, so that no two runs see the same order."""
+    """The digits in a random order, fixed by `seed` so that a run can be repeated."""
 
     def __init__(self, images, labels, seed=0):
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
