@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import nbgrader.exchange.default as default_exchange  # the classes ExchangeFactory makes
 from nbgrader.apps.nbgraderapp import NbGraderApp
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -47,7 +48,8 @@ def test_python_files_load_as_traitlets_config(path):
 @pytest.mark.parametrize("path", NBGRADER_FILES, ids=lambda p: str(p.relative_to(HUB)))
 def test_nbgrader_settings_are_nbgrader_traits(path):
     traits = {}  # class name -> its settings (several classes share a name: abc and default)
-    for cls in NbGraderApp().all_configurable_classes():
+    exchanges = [getattr(default_exchange, name) for name in default_exchange.__all__ if name != "ExchangeError"]
+    for cls in [*NbGraderApp().all_configurable_classes(), *exchanges]:
         traits.setdefault(cls.__name__, set()).update(cls.class_traits(config=True))
     for section, values in load(path).items():
         assert section in traits, f"{path.name}: nbgrader has no configurable {section}"
