@@ -1,4 +1,5 @@
 """Reading and running course notebooks from tests: one place for the nbformat details."""
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def execute(path: Path, timeout: int = 120, kernel_name: str = "python3") -> nbf
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return notebook
+
+
+@functools.lru_cache(maxsize=None)
+def executed_student_notebook(source: Path) -> nbformat.NotebookNode:
+    """The student version of `source`, run top to bottom once per test session (read it, don't change it)."""
+    return execute(student_notebook(source))
 
 
 def errors(cell) -> list[dict]:

@@ -18,8 +18,9 @@ from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.validator import Validator
 
 from course_helpers.first_cell import FIRST_CELL
-from notebook_tools import (ROOT, STUDENT_ROOT, execute, is_test_cell, nbgrader_meta, run_problems,
-                            source_notebooks, static_view_problems, student_generator, student_notebook)
+from notebook_tools import (ROOT, STUDENT_ROOT, executed_student_notebook, is_test_cell, nbgrader_meta,
+                            run_problems, source_notebooks, static_view_problems, student_generator,
+                            student_notebook)
 
 NOTEBOOKS = source_notebooks()
 IDS = [path.parent.name for path in NOTEBOOKS]
@@ -121,6 +122,6 @@ def test_student_notebook_fails_only_in_graded_cells(path):
     text = student.read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text, f"{student.relative_to(ROOT)} still contains {marker!r}"
-    notebook = execute(student)
+    notebook = executed_student_notebook(path)
     problems = run_problems(notebook, student=True) + static_view_problems(notebook)
     assert not problems, f"{student.relative_to(ROOT)}:\n" + "\n\n".join(problems)
