@@ -23,10 +23,12 @@ test: test-main test-colab
 test-main: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Every notebook (student and source) and the widget and quiz tests, on Colab's versions.
+# Every notebook (student and source), the widget and quiz tests and the static views, on
+# Colab's versions (no browser there: the main run drives Chromium).
 test-colab: $(COLAB_VENV)/.installed
-	COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python -m pytest -p no:cacheprovider \
-		tests/test_colab_stack.py tests/test_widgets.py tests/test_course_helpers.py $(PYTEST_ARGS)
+	COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python -m pytest -p no:cacheprovider -m "not browser" \
+		tests/test_colab_stack.py tests/test_widgets.py tests/test_course_helpers.py tests/test_static_views.py \
+		$(PYTEST_ARGS)
 
 env: $(VENV)/.installed
 

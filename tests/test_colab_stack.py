@@ -15,8 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pytest
 
-from notebook_tools import (ROOT, execute, run_problems, source_notebooks, static_view_problems,
-                            student_notebook)
+from notebook_tools import (ROOT, execute, executed_student_notebook, run_problems, source_notebooks,
+                            static_view_problems, student_notebook)
 
 pytestmark = [pytest.mark.colab, pytest.mark.slow]
 NOTEBOOKS = source_notebooks()
@@ -63,6 +63,6 @@ def test_source_notebook_runs_on_colab_versions(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_student_notebook_runs_on_colab_versions(path):
     student = student_notebook(path)
-    notebook = execute(student)
+    notebook = executed_student_notebook(path)
     problems = run_problems(notebook, student=True) + static_view_problems(notebook)
     assert not problems, f"{student.relative_to(ROOT)} on Colab's versions:\n" + "\n\n".join(problems)
