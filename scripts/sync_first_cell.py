@@ -13,13 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from course_helpers.first_cell import FIRST_CELL  # noqa: E402
 
+HEADING = FIRST_CELL.splitlines()[0]  # the set-up cell's first line, the same in every version
+
 
 def sync(path: Path) -> bool:
     """Rewrite the notebook's first code cell if it differs; True when it changed."""
     notebook = nbformat.read(path, as_version=4)
     first = next((cell for cell in notebook.cells if cell.cell_type == "code"), None)
-    if first is None:
-        raise SystemExit(f"{path} has no code cell: its first code cell must be the set-up cell")
+    if first is None or not first.source.startswith(HEADING):
+        raise SystemExit(f"{path}: the first code cell is not the set-up cell (it must start with {HEADING!r}); "
+                         "nothing was changed")
     if first.source == FIRST_CELL:
         return False
     first.source = FIRST_CELL
