@@ -121,3 +121,21 @@ def test_screenshots_of_a_quiz_and_a_widget_in_the_exported_html(exported):
     assert size[2] and size[0] > 200 and size[1] > 100, f"the widget's picture did not render: {size}"
     for shot in (quiz_shot, widget_shot):
         assert shot.startswith(base64.b64decode("iVBORw0KGgo=")) and len(shot) > 2000
+
+
+@pytest.mark.slow
+def test_a_progress_bar_is_left_showing_where_it_finished():
+    (output,) = kernel_outputs("from course_helpers.progress import tqdm\n"
+                               "for step in tqdm(range(29), desc='epoch 1'):\n    pass")
+    data = output["data"]
+    assert WIDGET_VIEW in data
+    assert data["text/plain"].startswith("epoch 1: 100%") and "29/29" in data["text/plain"], data["text/plain"]
+    assert "29/29" in data["text/html"]
+
+
+@pytest.mark.slow
+def test_a_progress_bar_stopped_early_says_how_far_it_got():
+    outputs = kernel_outputs("from course_helpers.progress import tqdm\n"
+                             "with tqdm(total=40, desc='training') as bar:\n    bar.update(25)")
+    assert [o["data"]["text/plain"].split("|")[0] for o in outputs] == ["training:  62%"]
+    assert "25/40" in outputs[0]["data"]["text/plain"]
