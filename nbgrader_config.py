@@ -1,12 +1,29 @@
 """nbgrader's configuration for the course: run instructors' commands from this folder.
 
-`source/<phase>/` is the source of each assignment (one phase = one assignment).
+`source/<phase>/` holds the source of each assignment (one phase = one assignment), with
+solutions and hidden tests. `notebooks/<phase>/` holds what learners open: the student
+versions that `nbgrader generate_assignment` writes there (`make student-notebooks`
+regenerates them all; they are committed, never edited by hand), and that
+`nbgrader release_assignment` hands out.
 """
+from pathlib import Path
+
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "training-loop"
 c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# What a notebook writes while it runs is not part of an assignment.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "runs", "checkpoints", "*.pt"]
+
+# The exchange (release, fetch, submit, collect, feedback). On a JupyterHub it is
+# nbgrader's system-wide folder, shared by every user (docs/jupyterhub/ sets it up);
+# on one machine without it, a folder next to this file (`make lab` creates it).
+SHARED_EXCHANGE = Path("/usr/local/share/nbgrader/exchange")
+if not SHARED_EXCHANGE.is_dir():
+    c.Exchange.root = str(Path(__file__).resolve().parent / "exchange")
 
 # Stubs go inside function bodies so a release notebook always runs top to bottom.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -2,13 +2,16 @@
 
 A quiz question is worth asking only if a wrong answer teaches something, so every
 option carries its own explanation and picking it shows that explanation.
-Core widgets only (ipywidgets 7 and 8); printed as plain text where no widget
-front end runs.
+Core widgets only (ipywidgets 7 and 8); where no widget front end runs (GitHub,
+nbviewer, exported HTML) the whole question and its options show as text and HTML.
 """
+import html
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 from IPython.display import display
+
+from course_helpers.widgets.display import widget_bundle
 
 
 @dataclass
@@ -30,11 +33,12 @@ class Question:
 
 
 class QuizBox(widgets.VBox):
-    """A VBox whose plain-text form is the question itself.
+    """A VBox that static views show as the question itself, whole.
 
     Where no widget front end runs (GitHub, nbviewer, nbconvert), a widget output falls
-    back to its `text/plain` form, which ipywidgets 7 and 8 both take from `repr()`:
-    so a reader there sees the question and its options instead of `VBox(children=...)`.
+    back to its `text/plain` or `text/html` form. ipywidgets (7 and 8) would send the
+    repr cut at 110 characters, so this box sends its own: the question and every option,
+    in plain text and in HTML, next to the widget view.
     """
 
     question: Question | None = None
@@ -47,17 +51,27 @@ class QuizBox(widgets.VBox):
         if cell is not None and cell == self._shown_in_cell:
             return
         self._shown_in_cell = cell
-        parent = super()
-        if hasattr(parent, "_ipython_display_"):  # ipywidgets 7
-            parent._ipython_display_()
-        else:  # ipywidgets 8
-            display(parent._repr_mimebundle_(), raw=True)
+        if self.question is None:
+            display(widget_bundle(self, None, super().__repr__()), raw=True)
+        else:
+            display(widget_bundle(self, None, repr(self), self._static_html()), raw=True)
+        if hasattr(self, "_handle_displayed"):  # ipywidgets 7 runs its on_displayed callbacks here
+            self._handle_displayed()
 
     def __repr__(self) -> str:
         if self.question is None:
             return super().__repr__()
         lines = [self.question.text] + [f"  ( ) {option}" for option in self.question.options]
-        return "\n".join(lines + ["(Run the notebook to pick an answer and see why.)"])
+        return "\n".join(lines + [RUN_TO_ANSWER])
+
+    def _static_html(self) -> str:
+        options = "".join(f"<li>&#9675; {html.escape(option)}</li>" for option in self.question.options)
+        return (f'<div class="course-quiz"><p><b>{html.escape(self.question.text)}</b></p>'
+                f'<ul style="list-style: none; padding-left: 1em">{options}</ul>'
+                f"<p><i>{html.escape(RUN_TO_ANSWER)}</i></p></div>")
+
+
+RUN_TO_ANSWER = "(Run the notebook to pick an answer and see why.)"
 
 
 def _execution_count():

@@ -3,7 +3,9 @@
 Colab is simulated as closely as this machine allows: a fresh folder holding only the
 notebook, a Python environment that has torch, numpy and ipywidgets but not the course
 package, a kernel in which `google.colab` is already imported (as in Colab), and the
-course package installed by the first cell from a wheel built from this checkout.
+course package installed by the first cell from a wheel built from this checkout as a
+release builds it (`python -m build`, checked by `twine check`). When that install
+fails, the cell says why in one sentence: not found, no network, or the wrong Python.
 """
 import json
 import os
@@ -18,7 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_helpers.first_cell import FIRST_CELL
+from course_helpers.first_cell import FIRST_CELL, PACKAGE_SOURCE, VERSION
 from notebook_tools import ROOT, errors
 
 pytestmark = pytest.mark.slow
@@ -36,13 +38,37 @@ print("DEVICE", device)
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    """The course package as Colab would get it: a wheel built from this checkout."""
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(out), str(ROOT)], check=True, timeout=300)
-    (built,) = out.glob("*.whl")
+def release(tmp_path_factory):
+    """The sdist and the wheel, built from this checkout as a release builds them."""
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"python -m build failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(release):
+    """The course package as Colab would get it: the release's wheel."""
+    (built,) = release.glob("*.whl")
     return built
+
+
+def test_release_builds_and_passes_twine_check(release):
+    names = sorted(path.name for path in release.iterdir())
+    assert names == [f"training_loop_course-{VERSION}-py3-none-any.whl", f"training_loop_course-{VERSION}.tar.gz"], \
+        f"the release must be one wheel and one sdist of version {VERSION}, got {names}"
+    twine = Path(sys.executable).parent / "twine"
+    result = subprocess.run([str(twine), "check", "--strict", *map(str, release.iterdir())],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"twine check failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_the_set_up_cell_installs_this_release_pinned_and_alone():
+    assert PACKAGE_SOURCE.endswith(f"@v{VERSION}"), "Colab must install the tagged release, not a moving branch"
+    assert f'"{PACKAGE_SOURCE}"' in FIRST_CELL
+    (install,) = [line for line in FIRST_CELL.splitlines() if '"pip", "install"' in line]
+    assert '"--no-deps", package]' in install, "the install must never bring its own torch, numpy or ipywidgets"
 
 
 @pytest.fixture
@@ -170,3 +196,48 @@ def test_outside_colab_and_checkout_the_message_says_what_to_do(tmp_path, bare_p
     (error,) = errors(notebook.cells[0])
     assert error["ename"] == "ModuleNotFoundError"
     assert "open this notebook inside the course folder" in error["evalue"]
+
+
+def wheel_for_another_python(wheel: Path, folder: Path) -> Path:
+    """A copy of the wheel whose metadata asks for a Python that does not exist yet."""
+    copy = folder / wheel.name
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith(".dist-info/METADATA"):
+                data = data.replace(b"Requires-Python: >=3.10", b"Requires-Python: >=3.99")
+            target.writestr(item, data)
+    return copy
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("failure, said", [
+    ("not found", "it was not found"),
+    ("no network", "there is no network"),
+    ("wrong python", "it needs another Python version"),
+])
+def test_a_failed_install_says_why_in_one_sentence(failure, said, tmp_path, wheel, bare_python, monkeypatch):
+    python, site = bare_python
+    package = {
+        "not found": lambda: str(tmp_path / "nowhere" / wheel.name),
+        "no network": lambda: f"http://127.0.0.1:{closed_port()}/{wheel.name}",
+        "wrong python": lambda: str(wheel_for_another_python(wheel, tmp_path)),
+    }[failure]()
+    lesson = tmp_path / "colab_content"
+    lesson.mkdir()
+    jupyter = kernel_spec(tmp_path, "colab-fails", python, colab=True,
+                          env={"COURSE_PACKAGE": package, "PIP_RETRIES": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    notebook = run_notebook(set_up_notebook(lesson), "colab-fails", jupyter, monkeypatch)
+    (error,) = errors(notebook.cells[0])
+    assert error["ename"] == "RuntimeError"
+    message = error["evalue"]
+    assert message == f"Could not install the course package ({package}) because {said}" + message.split(said, 1)[1]
+    assert message.count(". ") == 0 and message.endswith("."), f"one sentence, please: {message}"
+    assert not any(site.glob("training_loop_course*")), "a failed install must leave nothing behind"

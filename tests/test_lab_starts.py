@@ -1,5 +1,6 @@
-"""`make lab` opens a working course: JupyterLab serves phase 1, the widget and nbgrader
-extensions are installed, and nbgrader's formgrader answers from the repository root."""
+"""`make lab` opens a working course: JupyterLab serves phase 1 as a learner gets it (no
+solutions), the widget and nbgrader extensions are installed, and nbgrader's formgrader
+answers from the repository root with its exchange available (release and collect work)."""
 import json
 import os
 import re
@@ -37,6 +38,7 @@ def lab_command() -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab():
+    subprocess.run(["make", "-s", "exchange"], cwd=ROOT, check=True, timeout=60)  # what `make lab` does first
     port, token = free_port(), secrets.token_hex(16)
     command = lab_command() + ["--no-browser", f"--port={port}", "--ip=127.0.0.1",
                                f"--IdentityProvider.token={token}"]
@@ -70,8 +72,12 @@ def get(lab, path):
 
 
 def test_lab_serves_the_first_notebook(lab):
-    status, body = get(lab, "/api/contents/notebooks/01_tensors/01_tensors.ipynb?content=0")
+    status, body = get(lab, "/api/contents/notebooks/01_tensors/01_tensors.ipynb")
     assert status == 200 and json.loads(body)["type"] == "notebook"
+    cells = json.loads(body)["content"]["cells"]
+    text = "\n".join(cell["source"] for cell in cells)
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, "make lab opens the solutions"
+    assert "raise NotImplementedError()" in text, "phase 1 must open with its exercises to fill in"
     status, page = get(lab, "/lab")
     assert status == 200 and "jupyter" in page.lower()
 
@@ -86,3 +92,6 @@ def test_widget_and_nbgrader_lab_extensions_are_installed(lab):
 def test_formgrader_runs_from_the_repository_root(lab):
     status, page = get(lab, "/formgrader")
     assert status == 200 and "formgrader" in page.lower()
+    status, page = get(lab, "/formgrader/manage_assignments")
+    assert status == 200 and "manage assignments" in page.lower()
+    assert "warning-exchange" not in page, "formgrader says release and collect are unavailable"

@@ -1,16 +1,16 @@
 """Course CI: every source notebook under source/ is checked here, found by itself.
 
-For each phase notebook:
+For each phase notebook (and its student version under notebooks/):
 - it is committed clean, its nbgrader metadata is valid, and it opens with the set-up cell;
 - the source (solutions in) runs top to bottom and every test cell, hidden ones included,
   passes — judged by nbgrader's own Validator (`nbgrader validate` exits 0 even on failure);
-- the release that `nbgrader generate_assignment` builds runs top to bottom, fails only in
-  graded test cells (NotImplementedError / AssertionError), and every graded test cell
-  does fail on the untouched stubs, so no test is vacuous.
+- the committed student notebook is exactly what `nbgrader generate_assignment` makes of
+  the source now (`make student-notebooks`), so nobody forgot to regenerate it;
+- the student notebook runs top to bottom, fails only in graded test cells
+  (NotImplementedError / AssertionError), every graded test cell does fail on the
+  untouched stubs, so no test is vacuous, and static views of its outputs read whole.
 """
 import re
-import shutil
-import subprocess
 
 import nbformat
 import pytest
@@ -18,13 +18,13 @@ from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.validator import Validator
 
 from course_helpers.first_cell import FIRST_CELL
-from notebook_tools import (ROOT, errors, execute, is_test_cell, nbgrader_meta,
-                            source_notebooks, stderr_text)
+from notebook_tools import (ROOT, STUDENT_ROOT, executed_student_notebook, is_test_cell, nbgrader_meta,
+                            run_problems, source_notebooks, static_view_problems, student_generator,
+                            student_notebook)
 
 NOTEBOOKS = source_notebooks()
 IDS = [path.parent.name for path in NOTEBOOKS]
 GRADE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-ALLOWED_RELEASE_ERRORS = {"NotImplementedError", "AssertionError"}
 
 
 def test_course_has_notebooks():
@@ -95,45 +95,33 @@ def test_source_runs_and_every_test_passes(path):
 
 
 @pytest.fixture(scope="session")
-def release_course(tmp_path_factory):
-    """A scratch copy of the course where nbgrader generates every release notebook."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs", "checkpoints", "*.pt"))
-    return course
+def regenerated(tmp_path_factory):
+    """The student notebooks as `make student-notebooks` would write them now (a scratch course)."""
+    generator = student_generator()
+    return generator, generator.generate(tmp_path_factory.mktemp("students"))
 
 
-def generate_release(course, assignment):
-    result = subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"nbgrader generate_assignment {assignment} failed:\n{result.stderr[-3000:]}"
-    return course / "release" / assignment / f"{assignment}.ipynb"
+def test_every_student_folder_has_a_source():
+    phases = {path.parent.name for path in NOTEBOOKS}
+    stale = [folder.name for folder in STUDENT_ROOT.iterdir() if folder.is_dir() and folder.name not in phases]
+    assert not stale, f"notebooks/{stale} have no source under source/: run `make student-notebooks`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_notebook_is_what_its_source_generates(path, regenerated):
+    generator, folder = regenerated
+    problems = [line for line in generator.differences(folder, STUDENT_ROOT)
+                if line.startswith(f"notebooks/{path.parent.name}/")]
+    assert not problems, "\n".join(problems) + "\nRun `make student-notebooks` and commit notebooks/."
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_release_fails_only_in_graded_cells(path, release_course):
-    release = generate_release(release_course, path.parent.name)
-    text = release.read_text()
+def test_student_notebook_fails_only_in_graded_cells(path):
+    student = student_notebook(path)
+    text = student.read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
-        assert marker not in text, f"the release of {path.name} still contains {marker!r}"
-
-    notebook = execute(release)
-    unexpected, passing_tests = [], []
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        failures = errors(cell)
-        if is_test_cell(cell):
-            names = {failure["ename"] for failure in failures}
-            if not failures:
-                passing_tests.append(nbgrader_meta(cell)["grade_id"])
-            elif not names <= ALLOWED_RELEASE_ERRORS:
-                unexpected.append(f"test cell {nbgrader_meta(cell)['grade_id']} failed with {names}")
-        elif failures or stderr_text(cell):
-            detail = failures[0]["ename"] + ": " + failures[0]["evalue"] if failures else stderr_text(cell)
-            unexpected.append(f"cell {index} (not a graded test) failed: {detail[:500]}\n{cell.source[:300]}")
-    assert not unexpected, f"release of {path.name}:\n" + "\n\n".join(unexpected)
-    assert not passing_tests, (f"release of {path.name}: these test cells pass on the untouched "
-                               f"stubs, so they test nothing: {passing_tests}")
+        assert marker not in text, f"{student.relative_to(ROOT)} still contains {marker!r}"
+    notebook = executed_student_notebook(path)
+    problems = run_problems(notebook, student=True) + static_view_problems(notebook)
+    assert not problems, f"{student.relative_to(ROOT)}:\n" + "\n\n".join(problems)

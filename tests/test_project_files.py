@@ -50,3 +50,40 @@ def test_every_python_package_ships_in_the_wheel():
 def test_nbgrader_uses_the_source_folder():
     config = (ROOT / "nbgrader_config.py").read_text()
     assert 'c.CourseDirectory.source_directory = "source"' in config
+
+
+def test_readme_links_each_student_notebook_and_its_colab_badge():
+    from course_helpers.first_cell import PACKAGE_SOURCE, colab_url
+
+    readme = (ROOT / "README.md").read_text()
+    for source in sorted((ROOT / "source").glob("*/*.ipynb")):
+        phase = source.parent.name
+        assert f"](notebooks/{phase}/{phase}.ipynb)" in readme, f"README's table lacks a link to phase {phase}"
+        assert f"]({colab_url(phase)})" in readme, f"README lacks the Colab badge of {phase}: {colab_url(phase)}"
+    assert PACKAGE_SOURCE in readme, "README must name what the set-up cell installs in Colab"
+    assert "source/<phase>/<phase>.ipynb" in readme, "README must say where the solutions are"
+
+
+def test_make_test_runs_both_stacks_and_the_colab_one_cannot_skip():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: test-main test-colab$", makefile, re.M)
+    colab = re.search(r"^test-colab:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python" in colab and "tests/test_colab_stack.py" in colab
+    assert re.search(r"^lab: .*\bexchange\b", makefile, re.M), "make lab must create nbgrader's exchange"
+    assert "twine check --strict" in makefile and "-m build" in makefile
+
+
+def test_colab_requirements_agree_with_their_constraints():
+    requirements = pins((ROOT / "requirements-colab.txt").read_text())
+    constraints = pins((ROOT / "constraints-colab.txt").read_text())
+    assert requirements["torch"] == "2.13.0"
+    for name, version in requirements.items():
+        if name != "torch":
+            assert constraints.get(name) == version, f"{name}: requirements-colab {version}, constraints-colab {constraints.get(name)}"
+
+
+def test_the_package_version_is_written_once():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]["version"] == \
+        {"attr": "course_helpers.first_cell.VERSION"}

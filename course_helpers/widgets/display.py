@@ -2,9 +2,9 @@
 
 A widget is only a reference to live state in the kernel: GitHub, nbviewer and
 nbconvert have no kernel, so they would show nothing at all. Sending one output that
-carries both the widget view and a PNG lets each front end pick what it can render:
-JupyterLab, Notebook 7, VS Code and Colab rank the widget first, the others fall back
-to the image.
+carries both the widget view and a PNG (or HTML) lets each front end pick what it can
+render: JupyterLab, Notebook 7, VS Code and Colab rank the widget first, the others fall
+back to the picture.
 """
 import base64
 
@@ -21,13 +21,19 @@ def in_notebook_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def widget_bundle(widget, png: bytes, text: str) -> dict:
-    """The output data for `widget`, with `png` and `text` as fallbacks (ipywidgets 7 and 8)."""
-    return {
-        WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
-        "image/png": base64.b64encode(png).decode("ascii"),
-        "text/plain": text,
-    }
+def widget_bundle(widget, png: bytes | None, text: str, html: str | None = None) -> dict:
+    """The output data for `widget`, with a PNG, an HTML and a text fallback (ipywidgets 7 and 8).
+
+    Each fallback is whole: ipywidgets' own `text/plain` is the widget's repr cut at 110
+    characters, which in a static view reads as a broken widget.
+    """
+    bundle = {WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
+              "text/plain": text}
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+    if html is not None:
+        bundle["text/html"] = html
+    return bundle
 
 
 def show_widget(widget, png: bytes, text: str, display_id: str | None = None):
