@@ -50,6 +50,11 @@ class Exercise:
         """The diagnoses for a run that returned normally."""
         raise NotImplementedError
 
+    def follow_up(self, function, fixture, result, time_limit) -> list:
+        """More runs of the function after a first one that returned normally (none by default):
+        an exercise that must stop a run and resume it calls the function again here."""
+        return []
+
 
 def weights(model: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().cpu().clone() for p in model.parameters()]

@@ -71,5 +71,6 @@ def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float
     if outcome.error is None and not outcome.timed_out:
         found += (never_called(trace, outcome.result, exercise, fixture)
                   or exercise.judge(trace, outcome.result, fixture))
+        found += exercise.follow_up(function, fixture, outcome.result, time_limit)
     found = exercise.teach(_one_per_code(found))
     return Report(name, hidden, found, params, outcome.seconds, outcome.output)

@@ -32,5 +32,5 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import accumulate, evaluate, fit, runs, train_epoch, train_loop  # noqa: F401
+    from . import accumulate, evaluate, fit, fit_tracked, runs, train_epoch, train_loop  # noqa: F401
     return list(CASES)
