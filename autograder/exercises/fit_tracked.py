@@ -20,6 +20,7 @@ from the same seed, as a new process would find them:
    losses say it should.
 """
 import copy
+import numbers
 import shutil
 import tempfile
 import weakref
@@ -99,6 +100,10 @@ def measure(model, loader, loss_fn, device) -> tuple[float, float]:
             batch_means.append(loss)
             seen += len(y)
     return total / seen, sum(batch_means) / len(batch_means)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _close(a: float, b: float, slack: float = 0.0) -> bool:
@@ -218,13 +223,12 @@ class FitTracked(Fit):
         params = fixture.params
         wanted = {
             "the seed (an int under a key with 'seed' in its name)":
-                any("seed" in key.lower() and isinstance(v, int) and not isinstance(v, bool) for key, v in pairs),
+                any("seed" in key.lower() and _is_int(v) for key, v in pairs),
             f"the torch version ({torch.__version__!r})": any(v == torch.__version__ for _, v in pairs),
             f"the learning rate ({params['lr']:g})":
                 any(as_float(v) is not None and _close(as_float(v), params["lr"]) for _, v in pairs),
             f"the number of epochs ({params['epochs']}, under a key with 'epoch' in its name)":
-                any("epoch" in key.lower() and v == params["epochs"] and not isinstance(v, bool)
-                    for key, v in pairs),
+                any("epoch" in key.lower() and _is_int(v) and v == params["epochs"] for key, v in pairs),
         }
         missing = [what for what, there in wanted.items() if not there]
         if missing:
@@ -245,8 +249,8 @@ class FitTracked(Fit):
         if problem:
             return [diagnosis("best-checkpoint-wrong", problem)]
         returned = result.get("best_epoch") if isinstance(result, dict) else None
-        if isinstance(returned, bool) or not isinstance(returned, int) or returned != best_epoch:
-            shown = describe(returned) if not isinstance(returned, int) or isinstance(returned, bool) else returned
+        if not _is_int(returned) or returned != best_epoch:
+            shown = returned if _is_int(returned) else describe(returned)
             return [diagnosis("best-checkpoint-wrong",
                               f"The returned \"best_epoch\" is {shown}, but the lowest validation loss, "
                               f"{losses[best_epoch - 1]:.6g}, came at epoch {best_epoch} (epochs counted from 1).")]
@@ -269,7 +273,7 @@ class FitTracked(Fit):
             "the optimizer's state_dict": any(isinstance(v, dict) and {"state", "param_groups"} <= set(v)
                                               for v in values),
             f"the epoch ({params['epochs']} after {count(params['epochs'], 'epoch')})":
-                any("epoch" in str(k).lower() and isinstance(v, int) and v in (params["epochs"], params["epochs"] - 1)
+                any("epoch" in str(k).lower() and _is_int(v) and v in (params["epochs"], params["epochs"] - 1)
                     for k, v in state.items()),
             "the random state (`torch.get_rng_state()`)":
                 any(isinstance(v, torch.Tensor) and v.dtype == torch.uint8 and v.numel() == rng_size

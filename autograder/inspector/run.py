@@ -70,7 +70,7 @@ def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float
     found = explain_outcome(outcome, trace, learner_file, time_limit)
     if outcome.error is None and not outcome.timed_out:
         found += (never_called(trace, outcome.result, exercise, fixture)
-                  or exercise.judge(trace, outcome.result, fixture))
-        found += exercise.follow_up(function, fixture, outcome.result, time_limit)
+                  or exercise.judge(trace, outcome.result, fixture)
+                  + exercise.follow_up(function, fixture, outcome.result, time_limit))
     found = exercise.teach(_one_per_code(found))
     return Report(name, hidden, found, params, outcome.seconds, outcome.output)
