@@ -122,6 +122,26 @@ class WithProgress:
             self.bar.update(1)
 
 
+class StopsAfter:
+    """A loader that raises KeyboardInterrupt (what Ctrl-C raises) after handing out `batches` batches.
+
+    Phase 6 stops a run with it part-way through an epoch, to resume it afterwards.
+    """
+
+    def __init__(self, loader, batches: int):
+        self.loader, self.left = loader, batches
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            if self.left == 0:
+                raise KeyboardInterrupt("stopped after the batches asked for")
+            self.left -= 1
+            yield batch
+
+
 def reference_evaluate(model, loader, loss_fn) -> tuple[float, float]:
     """The course's evaluation: eval mode, no graphs; (mean loss per example, accuracy in [0, 1])."""
     model.eval()

@@ -87,24 +87,12 @@ def test_the_solution_stopped_and_resumed_logs_the_same_rows(notebook, tmp_path)
     """The notebook's claim, outside the checker: a KeyboardInterrupt part-way, the same call again."""
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
+
+    from course_helpers.classifier import StopsAfter
     fit_tracked = solutions(notebook)["fit_tracked"]
     generator = torch.Generator().manual_seed(0)
     data = TensorDataset(torch.randn(40, 5, generator=generator), torch.randint(0, 3, (40,), generator=generator))
     val = DataLoader(data, batch_size=20)
-
-    class Stops:
-        def __init__(self, loader, batches):
-            self.loader, self.left = loader, batches
-
-        def __len__(self):
-            return len(self.loader)
-
-        def __iter__(self):
-            for batch in self.loader:
-                if self.left == 0:
-                    raise KeyboardInterrupt
-                self.left -= 1
-                yield batch
 
     def run(folder, loader):
         torch.manual_seed(1)
@@ -114,7 +102,7 @@ def test_the_solution_stopped_and_resumed_logs_the_same_rows(notebook, tmp_path)
     shuffled = DataLoader(data, batch_size=8, shuffle=True)
     whole = run(tmp_path / "whole", shuffled)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "stopped", Stops(shuffled, 12))  # 2 epochs of 5 batches, then 2 batches
+        run(tmp_path / "stopped", StopsAfter(shuffled, 12))  # 2 epochs of 5 batches, then 2 batches
     resumed = run(tmp_path / "stopped", shuffled)
     assert resumed == whole
     rows = [read_metrics(tmp_path / name)[0] for name in ("whole", "stopped")]

@@ -14,33 +14,10 @@ from pathlib import Path
 import torch
 
 from . import case
+from .fit import _train_one_epoch as _train, _validate
 
 E = "fit_tracked"
 FIELDS = ["epoch", "train_loss", "val_loss", "val_acc", "lr", "checkpoint"]
-
-
-def _train(model, loader, loss_fn, optimizer):
-    model.train()
-    total = 0.0
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
-
-
-@torch.no_grad()
-def _validate(model, loader, loss_fn):
-    model.eval()
-    total, correct, count = 0.0, 0, 0
-    for x, y in loader:
-        out = model(x)
-        total += loss_fn(out, y).item() * len(y)
-        correct += (out.argmax(1) == y).sum().item()
-        count += len(y)
-    return total / count, correct / count
 
 
 def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, restore_best=True,
