@@ -30,7 +30,7 @@ import torch
 
 from autograder.diagnoses import diagnosis
 from autograder.exercises.fit import KEYS, Fit
-from autograder.exercises.run_folder import (NUMBERS, is_state_dict_of, leaves, load_checkpoint,
+from autograder.exercises.run_folder import (NUMBERS, is_state_dict_of, leaves, load_checkpoint, mappings,
                                              names_best_checkpoint, read_config, read_metrics)
 from autograder.inspector.sandbox import run_guarded
 from autograder.inspector.values import as_float, describe
@@ -233,7 +233,8 @@ class FitTracked(Fit):
         missing = [what for what, there in wanted.items() if not there]
         if missing:
             return [diagnosis("config-missing",
-                              f"After a run of {count(params['epochs'], 'epoch')}, config.json holds the keys {sorted(config)[:12]} but not {'; '.join(missing)}.")]
+                              f"After a run of {count(params['epochs'], 'epoch')}, config.json holds the keys "
+                              f"{sorted(config)[:12]} but not {'; '.join(missing)}.")]
         return []
 
     def check_best(self, fixture, result, history) -> list:
@@ -264,17 +265,18 @@ class FitTracked(Fit):
                                                        f"{problem}.")]
         if not isinstance(state, dict):
             return [diagnosis("last-checkpoint-wrong",
-                              f"After a run of {count(params['epochs'], 'epoch')}, last.pt holds {describe(state)}; it should be a dict with the model's and the "
-                              f"optimizer's state_dicts, the epoch and the random state.")]
-        values = list(state.values())
+                              f"After a run of {count(params['epochs'], 'epoch')}, last.pt holds {describe(state)}; "
+                              f"it should be a dict with the model's and the optimizer's state_dicts, the epoch "
+                              f"and the random state.")]
+        nested = list(mappings(state))
         rng_size = torch.get_rng_state().numel()
+        epochs = params["epochs"]
         lacking = [what for what, there in {
-            "the model's state_dict": any(is_state_dict_of(v, model) for v in values),
-            "the optimizer's state_dict": any(isinstance(v, dict) and {"state", "param_groups"} <= set(v)
-                                              for v in values),
-            f"the epoch ({params['epochs']} after {count(params['epochs'], 'epoch')})":
-                any("epoch" in str(k).lower() and _is_int(v) and v in (params["epochs"], params["epochs"] - 1)
-                    for k, v in state.items()),
+            "the model's state_dict": any(is_state_dict_of(d, model) for d in nested),
+            "the optimizer's state_dict": any({"state", "param_groups"} <= set(d) for d in nested),
+            f"the epoch ({epochs} after {count(epochs, 'epoch')})":
+                any("epoch" in str(k).lower() and _is_int(v) and epochs - 1 <= v <= epochs + 1
+                    for d in nested for k, v in d.items()),
             "the random state (`torch.get_rng_state()`)":
                 any(isinstance(v, torch.Tensor) and v.dtype == torch.uint8 and v.numel() == rng_size
                     for _, v in leaves(state)),

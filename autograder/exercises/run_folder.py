@@ -115,6 +115,18 @@ def leaves(value):
             yield key, item
 
 
+def mappings(value):
+    """`value` and every dict nested in it (through dicts, lists and tuples)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
 def load_checkpoint(path: Path, device, weights_only: bool = True) -> tuple[object, str]:
     """torch.load of a checkpoint, or None and why not.
 

@@ -1,4 +1,5 @@
-"""fit_tracked(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir, patience=None), as learners write it.
+"""fit_tracked(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir, patience=None),
+as learners write it.
 
 Correct shapes first (csv.writer or DictWriter or pandas-free string lines, a state_dict
 saved directly or a deep copy, the epoch saved as "done" or as "index", Python's random
@@ -198,24 +199,24 @@ def epoch_index_saved_and_lines_by_hand(model, train_loader, val_loader, loss_fn
 # -- metrics-log-wrong ------------------------------------------------------------------
 case(E, "metrics-log-wrong")(tracked("epochs_numbered_from_0", rows_from=0))  # epochs numbered from 0
 case(E, "metrics-log-wrong")(tracked("made_up_lr", lr_column=0.5))  # a made-up learning rate
-case(E, "metrics-log-wrong")(tracked("checkpoint_column_names_another_file", checkpoint_name="model.pt"))  # the column names another file
+case(E, "metrics-log-wrong")(tracked("checkpoint_column_names_another_file", checkpoint_name="model.pt"))
 
 # -- config-missing -----------------------------------------------------------------------
-case(E, "config-missing")(tracked("config_without_seed_or_version", config_keys=("epochs", "lr", "patience")))  # no seed, no torch version
-case(E, "config-missing")(tracked("config_without_hyperparameters", config_keys=("seed", "torch_version")))  # no hyperparameters
+case(E, "config-missing")(tracked("config_without_seed_or_version", config_keys=("epochs", "lr", "patience")))
+case(E, "config-missing")(tracked("config_without_hyperparameters", config_keys=("seed", "torch_version")))
 
 # -- best-checkpoint-wrong ----------------------------------------------------------------
-case(E, "best-checkpoint-wrong")(tracked("best_saved_every_epoch", best_by="always"))  # "best" saved every epoch
+case(E, "best-checkpoint-wrong")(tracked("best_saved_every_epoch", best_by="always"))
 case(E, "best-checkpoint-wrong")(tracked("best_epoch_from_0", best_epoch_offset=-1))  # a 0-based best_epoch
 case(E, "best-checkpoint-wrong")(tracked("best_model_pickled", save_best="model"))  # the whole model pickled
 
 # -- last-checkpoint-wrong and resume-differs ---------------------------------------------
-case(E, "resume-differs")(tracked("rng_not_restored", restore_rng=False))  # dropout masks differ after resuming
-case(E, "resume-differs")(tracked("optimizer_not_restored", restore_optimizer=False))  # momentum starts again from zero
+case(E, "resume-differs")(tracked("rng_not_restored", restore_rng=False))
+case(E, "resume-differs")(tracked("optimizer_not_restored", restore_optimizer=False))
 case(E, "resume-differs")(tracked("log_started_again", reset_log=True))  # the rows before the stop are lost
-case(E, "resume-differs")(tracked("last_saved_only_at_the_end", save_last="at the end"))  # nothing to resume from after a stop
-case(E, "resume-differs")(tracked("skips_an_epoch_on_resume", resume_epoch_offset=1))  # skips the epoch after the saved one
-case(E, "resume-differs")(tracked("best_so_far_forgotten", restore_best=False))  # best.pt overwritten by a worse epoch
+case(E, "resume-differs")(tracked("last_saved_only_at_the_end", save_last="at the end"))
+case(E, "resume-differs")(tracked("skips_an_epoch_on_resume", resume_epoch_offset=1))
+case(E, "resume-differs")(tracked("best_so_far_forgotten", restore_best=False))
 
 
 case(E, "last-checkpoint-wrong", "resume-differs")(
