@@ -13,7 +13,7 @@ of epochs, not batches. Those exceptions live next to the exercise, in its
 import linecache
 from dataclasses import dataclass, replace
 
-CONCERNS = ("runs", "order", "accumulation", "modes", "logging", "numbers")
+CONCERNS = ("runs", "order", "accumulation", "modes", "logging", "numbers", "tracking")
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,33 @@ _ALL = [
          "Count `(outputs.argmax(dim=1) == targets).sum().item()` over every batch and divide by "
          "the number of examples.",
          Section(_CLASSIFIER, "Validation without gradients")),
+    # tracking: fit_tracked
+    Code("metrics-log-wrong", "tracking", "The metrics log is missing or wrong",
+         "Write one row per epoch to `run_dir / \"metrics.csv\"` with the columns epoch, train_loss, val_loss, "
+         "val_acc, lr and checkpoint: epochs numbered from 1, the same numbers the function returns, "
+         "`optimizer.param_groups[0][\"lr\"]`, and the path of best.pt.",
+         Section(_CLASSIFIER, "The metrics log")),
+    Code("config-missing", "tracking", "The run's config is missing or incomplete",
+         "Before training, `json.dump` to `run_dir / \"config.json\"` the hyperparameters (epochs, learning "
+         "rate, patience), the seed (`torch.initial_seed()`) and `torch.__version__`.",
+         Section(_CLASSIFIER, "The run's config")),
+    Code("best-checkpoint-wrong", "tracking", "The best checkpoint does not hold the best epoch",
+         "Whenever an epoch's validation loss is lower than every earlier one, save `model.state_dict()` to "
+         "`run_dir / \"best.pt\"`; return that epoch's number (counted from 1) as \"best_epoch\".",
+         Section(_CLASSIFIER, "The best checkpoint")),
+    Code("last-checkpoint-wrong", "tracking", "The last checkpoint cannot resume the run",
+         "At the end of every epoch save one dict to `run_dir / \"last.pt\"`: the model's and the optimizer's "
+         "state_dicts, the epoch number, the best validation loss so far and `torch.get_rng_state()`.",
+         Section(_CLASSIFIER, "Resuming a run")),
+    Code("resume-differs", "tracking", "The resumed run is not the run that was stopped",
+         "At the start, if `run_dir / \"last.pt\"` exists, load the model, the optimizer, the best loss so far "
+         "and the random state (`torch.set_rng_state`) from it, go on with the epoch after the saved one, and "
+         "append to metrics.csv instead of starting it again.",
+         Section(_CLASSIFIER, "Resuming a run")),
+    Code("early-stopping-wrong", "tracking", "Early stopping stopped at the wrong epoch",
+         "Count the epochs since the lowest validation loss so far and stop once `patience` epochs in a row "
+         "brought no lower one; with `patience=None`, never stop early.",
+         Section(_CLASSIFIER, "Early stopping")),
 ]
 
 CODES: dict[str, Code] = {code.code: code for code in _ALL}

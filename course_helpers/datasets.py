@@ -4,10 +4,12 @@ In a checkout they lie in the repository's `data/` folder; in an installed wheel
 (Colab) the same files lie in `course_helpers/data/`.
 """
 import gzip
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.utils.data
 
 _HERE = Path(__file__).resolve().parent
 
@@ -30,3 +32,24 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     images = torch.from_numpy(table[:, :64] / 16.0)
     labels = torch.from_numpy(table[:, 64].astype(np.int64))
     return images, labels
+
+
+class SlowDataset(torch.utils.data.Dataset):
+    """Another dataset's samples, each after a wait: a stand-in for decoding a file per sample.
+
+    It lives in a module, not in a notebook, because DataLoader workers started with
+    "spawn" (Windows, macOS) import the dataset's class by name, and a class defined in a
+    notebook cannot be imported.
+    """
+
+    def __init__(self, dataset, seconds_per_sample: float):
+        if seconds_per_sample < 0:
+            raise ValueError(f"seconds_per_sample must be 0 or more, got {seconds_per_sample!r}")
+        self.dataset, self.seconds = dataset, seconds_per_sample
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        time.sleep(self.seconds)
+        return self.dataset[index]

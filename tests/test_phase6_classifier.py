@@ -7,9 +7,11 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_helpers.classifier import (DigitsMLP, MetricsLog, confusion_matrix, make_loaders, make_optimizer,
-                                       plot_confusion, reference_evaluate, split_digits, train_one_epoch,
-                                       train_reference)
+from course_helpers.classifier import (DigitsMLP, MetricsLog, WithProgress, confusion_matrix, make_loaders,
+                                       make_optimizer, plot_confusion, reference_evaluate, reference_fit,
+                                       split_digits, train_one_epoch, train_reference)
+from course_helpers.datasets import SlowDataset
+from course_helpers.memory import bytes_saved_for_backward
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -161,3 +163,96 @@ def test_train_reference_returns_a_history_of_floats():
     assert all(len(values) == 1 and isinstance(values[0], float) for values in history.values())
     assert result["best_epoch"] == 1 and result["best_val_acc"] == history["val_acc"][0]
     assert result["best_val_acc"] > 0.5  # one epoch already learns most digits
+
+
+def test_mlp_with_batchnorm_moves_its_running_statistics_in_training_mode_only():
+    torch.manual_seed(0)
+    model = DigitsMLP(hidden=16, batchnorm=True)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 2
+    x = torch.rand(8, 64)
+    model.eval()
+    model(x)
+    assert torch.equal(norms[0].running_mean, torch.zeros(16)) and norms[0].num_batches_tracked.item() == 0
+    model.train()
+    model(x)
+    assert not torch.equal(norms[0].running_mean, torch.zeros(16)) and norms[0].num_batches_tracked.item() == 1
+    assert list(DigitsMLP().state_dict())[:2] == ["layers.0.weight", "layers.0.bias"]  # old checkpoints still load
+
+
+def test_with_progress_passes_every_batch_through_and_counts_them_each_epoch():
+    _, _, loader = _tiny_problem(n=10, batch_size=4)
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    wrapped = WithProgress(loader, bar)
+    assert len(wrapped) == 3
+    for _ in range(2):
+        batches = list(wrapped)
+        assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert bar.n == 6
+
+
+def test_reference_fit_is_one_epoch_of_training_then_validation_per_epoch():
+    x, y, loader = _tiny_problem(n=10, batch_size=4)
+    torch.manual_seed(0)
+    model = DigitsMLP(hidden=16)
+    history = reference_fit(model, loader, loader, nn.CrossEntropyLoss(), make_optimizer(model), 2)
+    torch.manual_seed(0)
+    again = DigitsMLP(hidden=16)
+    optimizer = make_optimizer(again)
+    expected = {"train_loss": [], "val_loss": [], "val_acc": []}
+    for _ in range(2):
+        expected["train_loss"].append(train_one_epoch(again, loader, nn.CrossEntropyLoss(), optimizer))
+        loss, acc = reference_evaluate(again, loader, nn.CrossEntropyLoss())
+        expected["val_loss"].append(loss)
+        expected["val_acc"].append(acc)
+    assert history == expected
+
+
+def test_train_reference_trains_with_the_fit_it_is_given():
+    calls = []
+
+    def counting_fit(model, train_loader, val_loader, loss_fn, optimizer, epochs):
+        calls.append(epochs)
+        return reference_fit(model, train_loader, val_loader, loss_fn, optimizer, epochs)
+
+    result = train_reference(epochs=1, seed=0, fit=counting_fit)
+    assert calls == [1] and result["history"] == train_reference(epochs=1, seed=0)["history"]
+
+
+def test_the_notebooks_fit_trains_the_recipe_exactly_as_reference_fit_does():
+    """The benchmark's 97 % runs through the notebook's own fit; it is the recipe, number for number."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "classifier.py"
+    spec = importlib.util.spec_from_file_location("classifier_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    notebook_fit = benchmark.notebook_fit()
+    assert train_reference(epochs=1, fit=notebook_fit)["history"] == train_reference(epochs=1)["history"]
+
+
+def test_bytes_saved_for_backward_counts_activations_once_and_never_the_weights():
+    layer = nn.Linear(64, 32)
+    x = torch.rand(10, 64, requires_grad=True)  # so the weight is saved too, for the input's gradient
+    saved, out = bytes_saved_for_backward(lambda: layer(x), layer)
+    assert out.shape == (10, 32)
+    assert saved == x.untyped_storage().nbytes()  # the input is counted, the weight is not
+    with_weights, _ = bytes_saved_for_backward(lambda: layer(x))
+    assert with_weights == saved + layer.weight.untyped_storage().nbytes()
+    with torch.no_grad():
+        assert bytes_saved_for_backward(lambda: layer(x), layer)[0] == 0
+
+
+def test_slow_dataset_hands_out_the_same_samples_and_refuses_a_negative_wait():
+    data = TensorDataset(torch.arange(6.0).view(3, 2), torch.tensor([0, 1, 2]))
+    slow = SlowDataset(data, seconds_per_sample=0.0)
+    assert len(slow) == 3 and all(torch.equal(a, b) for a, b in zip(slow[2], data[2]))
+    with pytest.raises(ValueError, match="seconds_per_sample"):
+        SlowDataset(data, seconds_per_sample=-1)

@@ -1,12 +1,13 @@
-"""The five graded exercises, by name: each knows its fixtures, its contract and its checks."""
+"""The six graded exercises, by name: each knows its fixtures, its contract and its checks."""
 from autograder.exercises.evaluate import Evaluate
 from autograder.exercises.fit import Fit
+from autograder.exercises.fit_tracked import FitTracked
 from autograder.exercises.train_epoch import TrainEpoch
 from autograder.exercises.train_epoch_accumulate import TrainEpochAccumulate
 from autograder.exercises.train_loop import TrainLoop
 
 EXERCISES = {exercise.name: exercise for exercise in
-             (TrainLoop(), TrainEpoch(), TrainEpochAccumulate(), Evaluate(), Fit())}
+             (TrainLoop(), TrainEpoch(), TrainEpochAccumulate(), Evaluate(), Fit(), FitTracked())}
 
 
 def get_exercise(name: str):

@@ -32,6 +32,6 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, lead_cases, functional_losses,  # noqa: F401
-                   modes_train_loop, runs, train_epoch, train_loop, updates, validation)
+    from . import (accumulate, correct_shapes, evaluate, fit, fit_tracked, functional_losses,  # noqa: F401
+                   lead_cases, modes_train_loop, runs, train_epoch, train_loop, updates, validation)
     return list(CASES)
