@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange.default.exchange import Exchange
 from traitlets.config import Config
 
 from autograder.grade import config as settings
@@ -82,7 +83,6 @@ class Course:
             paths.append(os.path.abspath(os.path.join(self.root, getattr(self.coursedir, f"{name}_directory"))))
         if self.db_url.startswith("sqlite:///"):
             paths.append(self.db_url[len("sqlite:///"):])
-        exchange = self.config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange")
-        paths.append(str(exchange))
+        paths.append(str(Exchange(config=self.config).root))  # nbgrader's own default when not configured
         inside = lambda p: p == str(self.root) or p.startswith(str(self.root) + os.sep)  # noqa: E731
         return [paths[0]] + sorted({p for p in paths[1:] if not inside(p) and os.path.exists(p)})
