@@ -11,6 +11,7 @@ so an instructor's gradebook is never touched and the result depends on the sour
 """
 import argparse
 import filecmp
+import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,9 @@ def assignments(root: Path = ROOT) -> list[str]:
 
 def generate(out: Path, root: Path = ROOT) -> Path:
     """Write every student version under `out`/notebooks/ (a scratch course) and return that folder."""
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader's gradebook calls `alembic` from there
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
