@@ -158,22 +158,7 @@ def train(model, loss_fn, optimizer, X, y, epochs):
             losses.append(loss_fn(model(X), y).item())
     return losses
 """, "numbers"),
-    "no model.train()": ("""
-def train(model, loss_fn, optimizer, X, y, epochs):
-    losses = []
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-""", "modes"),
 }
-
-# The practice model starts in training mode, so only the grading run (whose model is handed
-# over in evaluation mode) can catch a loop that never calls model.train().
-CAUGHT_ONLY_WHEN_GRADED = {"no model.train()"}
 
 CORRECT_VARIANTS = {
     "zero_grad after step, float(), while loop": """
@@ -237,13 +222,29 @@ def test_each_broken_loop_fails_the_graded_cell_of_its_concern(notebook, name):
     import torch
     source, concern = BROKEN[name]
     assert f"test_train_loop_{concern}" in concern_cells(notebook)
-    from autograder.exercises import get_exercise
-    if concern not in get_exercise("train_loop").concerns:
-        pytest.skip(f"train_loop does not check {concern!r} yet (the lead adds it, issue 10)")
     namespace = {"torch": torch}
     exec(source, namespace)
-    for hidden in (True,) if name in CAUGHT_ONLY_WHEN_GRADED else (False, True):
+    for hidden in (False, True):
         report = inspect("train_loop", namespace["train"], hidden=hidden)
         concerns = {d.concern for d in report.diagnoses}
         assert concern in concerns or "runs" in concerns, \
             f"{name} (hidden={hidden}) should fail {concern}: got {[d.code for d in report.diagnoses]}"
+
+
+def test_the_reference_without_model_train_fails_the_modes_cell(notebook):
+    """The solution with its `model.train()` line deleted: only the modes concern may fail.
+
+    The practice model starts in training mode, so only the grading run (whose model is
+    handed over in evaluation mode) can catch it.
+    """
+    inspect = _inspect()
+    from autograder.exercises import get_exercise
+    if "modes" not in get_exercise("train_loop").concerns:
+        pytest.skip("train_loop does not check the modes concern yet (the lead adds it, issue 10)")
+    source = cell_by_grade_id(notebook, "train_loop").source
+    assert source.count("    model.train()\n") == 1, "the train_loop solution should call model.train() once"
+    namespace = {}
+    exec(source.replace("    model.train()\n", ""), namespace)
+    report = inspect("train_loop", namespace["train"], hidden=True)
+    assert {d.concern for d in report.diagnoses} == {"modes"}, [d.code for d in report.diagnoses]
+    assert "test_train_loop_modes" in concern_cells(notebook)
