@@ -392,3 +392,16 @@ def test_phase_2_has_the_sections_the_autograder_links_to():
     headings = {line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
                 for line in cell.source.splitlines() if line.startswith("## ")}
     assert {"Gradients accumulate", "Turning autograd off", "Backward twice"} <= headings
+
+
+def test_phase_3_teaches_a_module_before_any_demo_builds_one():
+    """nn.Sequential, an nn.Module subclass and an activation appear in demos only after the section on modules."""
+    notebook = nbformat.read(PHASE_3, as_version=4)
+    heading = next(i for i, cell in enumerate(notebook.cells)
+                   if cell.cell_type == "markdown" and cell.source.startswith("## A model is an `nn.Module`"))
+    uses = [i for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and not is_test_cell(cell)
+            and any(word in cell.source for word in ("nn.Sequential(", "(nn.Module)", "nn.Tanh()", "nn.ReLU()"))]
+    assert uses and min(uses) > heading, f"cells {uses} use modules; the section starts at cell {heading}"
+    collapse = "\n".join(notebook.cells[i].source for i in uses)
+    assert "stack[1].weight @ stack[0].weight" in collapse, "the two-linear-layers-collapse cell is missing"
