@@ -5,6 +5,8 @@ a hidden test that accepts a wrong answer, or rejects a right one written differ
 would pass both checks. Here each exercise's test cells run in-process (no kernel) against
 learner-like variants: each wrong variant must fail at least one of its test cells (the hidden
 one included where the visible one is too lenient), each correct variant must pass them all.
+Code that gets the right numbers by calling the library function the exercise asks the
+learner to write (autograd, F.mse_loss, an optimizer) must fail on the guard's own message.
 """
 import contextlib
 import io
@@ -112,6 +114,11 @@ WRONG = [
                 out[i] = (f((flat + s).reshape(x.shape)) - f((flat - s).reshape(x.shape))) / (2 * h)
             return out.reshape(x.shape)
     '''),
+    (PHASE_2, "finite_difference", "returns autograd's exact gradient instead of an estimate", '''
+        def finite_difference(f, x, h=1e-6):
+            p = x.detach().clone().requires_grad_(True)
+            return torch.autograd.grad(f(p), p)[0]
+    '''),
     (PHASE_2, "answer_two_backwards", "forgets that the two backward() calls add up", '''
         def answer_grad_after_two_backwards():
             return 10.0
@@ -195,6 +202,70 @@ WRONG = [
     '''),
 ]
 
+# Right numbers, but the library did the exercise: each must fail on the guard's message.
+CHEATS = [
+    (PHASE_2, "line_loss_grads", "asks backward() for the gradient", '''
+        def line_loss_grads(w, b, x, y):
+            w = w.clone().requires_grad_(True)
+            b = b.clone().requires_grad_(True)
+            ((w * x + b - y) ** 2).mean().backward()
+            return w.grad, b.grad
+    '''),
+    (PHASE_2, "line_loss_grads", "asks torch.autograd.grad, imported under another name", '''
+        from torch.autograd import grad as derivative
+
+        def line_loss_grads(w, b, x, y):
+            w, b = w.detach().requires_grad_(True), b.detach().requires_grad_(True)
+            dw, db = derivative(((w * x + b - y) ** 2).mean(), (w, b))
+            return dw.detach(), db.detach()
+    '''),
+    (PHASE_2, "line_loss_grads", "asks torch.func.grad", '''
+        def line_loss_grads(w, b, x, y):
+            loss = lambda w, b: ((w * x + b - y) ** 2).mean()
+            return torch.func.grad(loss, argnums=(0, 1))(w, b)
+    '''),
+    (PHASE_3, "mse", "calls F.mse_loss", '''
+        def mse(prediction, target, reduction="mean"):
+            if reduction not in ("mean", "sum", "none"):
+                raise ValueError(f"bad reduction {reduction!r}")
+            return F.mse_loss(prediction, target, reduction=reduction)
+    '''),
+    (PHASE_3, "mse", "calls nn.MSELoss, imported under another name", '''
+        from torch.nn import MSELoss as Squared
+
+        def mse(prediction, target, reduction="mean"):
+            if reduction not in ("mean", "sum", "none"):
+                raise ValueError(f"bad reduction {reduction!r}")
+            return Squared(reduction=reduction)(prediction, target)
+    '''),
+    (PHASE_3, "cross_entropy", "calls F.cross_entropy", '''
+        def cross_entropy(logits, targets):
+            return F.cross_entropy(logits, targets)
+    '''),
+    (PHASE_3, "cross_entropy", "calls nn.CrossEntropyLoss", '''
+        def cross_entropy(logits, targets):
+            return nn.CrossEntropyLoss()(logits, targets)
+    '''),
+    (PHASE_3, "sgd_step", "builds an optim.SGD on every call", '''
+        def sgd_step(params, lr):
+            optimizer = torch.optim.SGD(list(params), lr=lr)
+            optimizer.step()
+            optimizer.zero_grad()
+    '''),
+    (PHASE_3, "sgd_step", "steps an optimizer it keeps between calls", '''
+        _optimizers = {}
+
+        def sgd_step(params, lr):
+            params = list(params)
+            key = tuple(id(p) for p in params)
+            if key not in _optimizers:
+                _optimizers[key] = torch.optim.SGD(params, lr=lr)
+            _optimizers[key].param_groups[0]["lr"] = lr
+            _optimizers[key].step()
+            _optimizers[key].zero_grad()
+    '''),
+]
+
 RIGHT = [
     (PHASE_2, "line_loss_grads", "dot products", '''
         def line_loss_grads(w, b, x, y):
@@ -260,6 +331,28 @@ RIGHT = [
             for p in params:
                 p.grad = None
     '''),
+    (PHASE_2, "line_loss_grads", "under no_grad, with torch.mean", '''
+        def line_loss_grads(w, b, x, y):
+            with torch.no_grad():
+                r = torch.sub(torch.add(torch.mul(w, x), b), y)
+                return torch.mean(2 * r * x), torch.mean(2 * r)
+    '''),
+    (PHASE_3, "mse", "torch.square and a dict dispatch, for inputs that require grad", '''
+        def mse(prediction, target, reduction="mean"):
+            squared = torch.square(prediction - target)
+            try:
+                return {"mean": squared.mean, "sum": squared.sum, "none": lambda: squared}[reduction]()
+            except (KeyError, TypeError):
+                raise ValueError(f"unknown reduction {reduction!r}") from None
+    '''),
+    (PHASE_3, "sgd_step", "p.sub_ under no_grad, zeroing the gradients", '''
+        def sgd_step(params, lr):
+            with torch.no_grad():
+                for p in params:
+                    if p.grad is not None:
+                        p.sub_(lr * p.grad)
+                        p.grad.zero_()
+    '''),
 ]
 
 
@@ -282,6 +375,13 @@ def test_wrong_code_fails(path, grade_id, label, source):
     assert failures(path, grade_id, source), f"the tests of {grade_id} accept code that {label}"
 
 
+@pytest.mark.parametrize("path, grade_id, label, source", CHEATS, ids=[_id(case) for case in CHEATS])
+def test_code_that_lets_the_library_do_the_exercise_fails_with_a_friendly_message(path, grade_id, label, source):
+    found = failures(path, grade_id, source)
+    assert any("let the library do the work" in line for line in found), \
+        f"the tests of {grade_id} do not catch code that {label}: {found}"
+
+
 @pytest.mark.parametrize("path, grade_id, label, source", RIGHT, ids=[_id(case) for case in RIGHT])
 def test_other_correct_code_passes(path, grade_id, label, source):
     assert failures(path, grade_id, source) == [], f"the tests of {grade_id} reject correct code ({label})"
@@ -292,3 +392,16 @@ def test_phase_2_has_the_sections_the_autograder_links_to():
     headings = {line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
                 for line in cell.source.splitlines() if line.startswith("## ")}
     assert {"Gradients accumulate", "Turning autograd off", "Backward twice"} <= headings
+
+
+def test_phase_3_teaches_a_module_before_any_demo_builds_one():
+    """nn.Sequential, an nn.Module subclass and an activation appear in demos only after the section on modules."""
+    notebook = nbformat.read(PHASE_3, as_version=4)
+    heading = next(i for i, cell in enumerate(notebook.cells)
+                   if cell.cell_type == "markdown" and cell.source.startswith("## A model is an `nn.Module`"))
+    uses = [i for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and not is_test_cell(cell)
+            and any(word in cell.source for word in ("nn.Sequential(", "(nn.Module)", "nn.Tanh()", "nn.ReLU()"))]
+    assert uses and min(uses) > heading, f"cells {uses} use modules; the section starts at cell {heading}"
+    collapse = "\n".join(notebook.cells[i].source for i in uses)
+    assert "stack[1].weight @ stack[0].weight" in collapse, "the two-linear-layers-collapse cell is missing"

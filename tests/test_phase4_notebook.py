@@ -18,7 +18,7 @@ from notebook_tools import NOTEBOOK_ROOT, cell_by_grade_id, headings, is_test_ce
 
 PATH = NOTEBOOK_ROOT / "04_training_loop" / "04_training_loop.ipynb"
 REQUIRED_HEADINGS = {"The five steps of the loop", "Forgetting zero_grad", "Stepping before backward",
-                     "Logging the loss with .item()"}
+                     "Logging the loss with .item()", "Training mode comes first"}
 CALL = re.compile(r'assert_passes\("(\w+)", (\w+), concern="(\w+)"(, hidden=True)?\)')
 
 
@@ -69,7 +69,7 @@ def test_each_concern_cell_runs_its_concern_visibly_and_hidden(notebook):
         assert grade_id == f"test_train_loop_{concern}"
         concerns.append(concern)
     assert len(concerns) == len(set(concerns)) >= 3, f"concern cells: {concerns}"
-    assert {"order", "logging", "numbers"} <= set(concerns)
+    assert {"order", "logging", "numbers", "modes"} <= set(concerns)
 
 
 def test_a_self_check_comes_before_the_graded_cells(notebook):
@@ -164,6 +164,7 @@ CORRECT_VARIANTS = {
     "zero_grad after step, float(), while loop": """
 def train(model, loss_fn, optimizer, X, y, epochs):
     history, epoch = [], 0
+    model.train(True)
     while epoch < epochs:
         loss = loss_fn(model(X), y)
         loss.backward()
@@ -177,6 +178,7 @@ def train(model, loss_fn, optimizer, X, y, epochs):
 def train(model, loss_fn, optimizer, X, y, epochs):
     losses = []
     for _ in range(epochs):
+        model.train()                      # at the top of every epoch: also right
         for p in model.parameters():
             p.grad = None
         loss = loss_fn(model(X), y)
@@ -227,3 +229,22 @@ def test_each_broken_loop_fails_the_graded_cell_of_its_concern(notebook, name):
         concerns = {d.concern for d in report.diagnoses}
         assert concern in concerns or "runs" in concerns, \
             f"{name} (hidden={hidden}) should fail {concern}: got {[d.code for d in report.diagnoses]}"
+
+
+def test_the_reference_without_model_train_fails_the_modes_cell(notebook):
+    """The solution with its `model.train()` line deleted: only the modes concern may fail.
+
+    The practice model starts in training mode, so only the grading run (whose model is
+    handed over in evaluation mode) can catch it.
+    """
+    inspect = _inspect()
+    from autograder.exercises import get_exercise
+    if "modes" not in get_exercise("train_loop").concerns:
+        pytest.skip("train_loop does not check the modes concern yet (the lead adds it, issue 10)")
+    source = cell_by_grade_id(notebook, "train_loop").source
+    assert source.count("    model.train()\n") == 1, "the train_loop solution should call model.train() once"
+    namespace = {}
+    exec(source.replace("    model.train()\n", ""), namespace)
+    report = inspect("train_loop", namespace["train"], hidden=True)
+    assert {d.concern for d in report.diagnoses} == {"modes"}, [d.code for d in report.diagnoses]
+    assert "test_train_loop_modes" in concern_cells(notebook)
