@@ -46,9 +46,9 @@ class TrainLoop(Exercise):
     # Full batch: there is no batch loop yet, and phase 5 comes later.
     lessons = {
         "train-mode-missing": Lesson(
-            Section(_LOOP, "The five steps of the loop"),
-            "Call `model.train()` at the start of the function, before the epoch loop: the model may "
-            "arrive in evaluation mode."),
+            Section(_LOOP, "Training mode comes first"),
+            "Call `model.train()` at the start of the function, before the epoch loop: the model you are "
+            "handed may be in evaluation mode."),
         "missing-zero-grad": Lesson(
             Section(_LOOP, "Forgetting zero_grad"),
             "Call `optimizer.zero_grad()` once per epoch, inside the epoch loop, before `loss.backward()`."),
