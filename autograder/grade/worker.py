@@ -141,6 +141,10 @@ def _child(job, write_end, shell, snapshot, protocol_fd) -> None:
     except Exception as error:  # never run learner code outside its walls
         send(json.dumps({"walls": f"{SANDBOX_FAILED}: {type(error).__name__}: {error}"}))
         os._exit(SANDBOX_EXIT)
+    try:  # a group of its own: a learner's killpg() can then reach only itself and what it started
+        os.setpgid(0, 0)  # (inside a pid namespace the cell runner is pid 1, which ignores them)
+    except OSError:  # already a group leader (no pid namespace: setsid() above made it one)
+        pass
     send(json.dumps({"walls": walls}))
     os.environ.update({"HOME": os.getcwd(), "MPLCONFIGDIR": os.path.join(os.getcwd(), ".matplotlib"),
                        "NBGRADER_EXECUTION": "autograde"})
