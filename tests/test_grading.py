@@ -210,7 +210,8 @@ def test_a_forged_report_quoting_hidden_test_code_is_withheld(graded, course):
     outcome = outcome_of(course, "victor")
     hidden = next(cell for cell in outcome["cells"] if cell["grade_id"] == "test_train_loop_hidden")
     withheld = "(this message quoted hidden test code, so it is not shown)"
-    assert [(d["code"], d["message"], d["fix"]) for d in hidden["diagnoses"]] == [("leak", withheld, withheld)]
+    assert [(d["code"], d["message"], d["fix"], d["code_line"], d["line"]) for d in hidden["diagnoses"]] == [
+        ("leak", withheld, withheld, None, None)]  # a hidden test's line is never shown as the learner's
 
 
 def test_class_report_counts_students_per_exercise_and_diagnosis(graded, course):

@@ -184,7 +184,8 @@ import sys
 from IPython.display import display
 source = sys._getframe(1).f_globals["_ih"][-1]
 forged = {"exercise": "train_loop", "failing": ["leak"], "diagnoses": [
-    {"code": "leak", "message": source, "fix": source, "section": {"phase": "04_training_loop", "heading": "x"}}]}
+    {"code": "leak", "message": source, "fix": source, "section": {"phase": "04_training_loop", "heading": "x"},
+     "line": 3, "code_line": source.splitlines()[-2]}]}
 display({"application/vnd.training-loop-course.report+json": forged}, raw=True)
 raise AssertionError("[leak] " + source)
 """
@@ -244,7 +245,7 @@ print("PROBES", json.dumps(probes))
 CALLS_TRAIN = "this test, which calls `train`,"
 SEGFAULT = "crashed the kernel with a segmentation fault (SIGSEGV)"
 KILLED = ("was killed by {}, a signal the grader did not send: the notebook's own code killed its process or its "
-          "process group (this is not the memory limit, which raises MemoryError)")
+          "process group, or another process did (this is not the memory limit, which raises MemoryError)")
 
 # student -> (total score, {test cell: (points, start of its reason)}, a note that must appear or None)
 EXPECTED = {
