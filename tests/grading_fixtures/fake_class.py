@@ -144,6 +144,7 @@ def train_body(body: str) -> str:
 
 
 CORRECT = """\
+model.train()
 losses = []
 for _ in range(epochs):
     optimizer.zero_grad()
