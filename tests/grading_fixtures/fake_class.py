@@ -144,7 +144,6 @@ def train_body(body: str) -> str:
 
 
 CORRECT = """\
-model.train()
 losses = []
 for _ in range(epochs):
     optimizer.zero_grad()
