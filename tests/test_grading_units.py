@@ -290,7 +290,7 @@ def test_removing_the_inspectors_hooks_inside_the_function_is_tampering(guard):
         from torch.optim import optimizer as optimizer_hooks
         OrderedDict.clear(optimizer_hooks._global_optimizer_pre_hooks)
         return correct_train(model, loss_fn, optimizer, X, y, epochs)
-    assert inspect("train_loop", bypasses, hidden=True).codes  # blinded, the inspector reports a false bug
+    assert inspect("train_loop", bypasses, hidden=True).codes == ["missing-step"]  # blinded: a false bug
     assert "torch's global optimizer step pre-hooks (which the grader watches the loop with) were emptied behind " \
            "the grader's back" in guard.changes()
 
