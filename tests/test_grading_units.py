@@ -236,6 +236,9 @@ def test_why_stopped_tells_a_fault_from_a_kill_and_never_blames_memory_for_a_sig
     assert killed["kind"] == "killed" and killed["reason"].startswith("was killed by SIGKILL, a signal the grader did not")
     assert "not the memory limit" in killed["reason"]
     assert why_stopped(None, 3 << 8, limits)["kind"] == "exit" and "exit code 3" in why_stopped(None, 3 << 8, limits)["reason"]
+    walled = why_stopped(None, signal.SIGKILL, limits, "namespaces (mount, network, pid), private /tmp")
+    assert walled["kind"] == "killed" and "from outside the notebook" in walled["reason"]
+    assert "own code" not in walled["reason"]  # it cannot signal its cell runner there
     assert why_stopped("cell", 0, limits)["kind"] == "timeout"
     assert why_stopped(None, signal.SIGXCPU, limits)["kind"] == "cpu-limit"
 

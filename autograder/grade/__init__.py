@@ -9,11 +9,14 @@ small steps, each in its own file:
                   every test cell back from the gradebook
     pool.py       N warm workers (worker.py) run the jobs in parallel; each submission
                   runs in a fork walled in by sandbox.py and executed by executor.py,
-                  checked for tampering by integrity.py
+                  checked for tampering by integrity.py (torch's hook tables: hook_guard.py)
     pipeline.py   the order of the steps; a run that died is resumed after its crash
     score.py      parent only: nbgrader's own autograde steps score the outputs into
-                  the gradebook, then every test cell gets a reason (outcome.py)
+                  the gradebook, then every test cell gets a reason (outcome.py): the
+                  diagnoses its test cell handed over as data (autograder.handoff), or
+                  the root cause that stopped it (causes.py)
     summary.py    the table printed at the end
 
-Feedback pages and the class report are in autograder.report.
+Feedback pages and the class and course reports are in autograder.report; grades go
+out through nbgrader's exporter plugins in autograder.export.
 """

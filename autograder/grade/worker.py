@@ -141,6 +141,10 @@ def _child(job, write_end, shell, snapshot, protocol_fd) -> None:
     except Exception as error:  # never run learner code outside its walls
         send(json.dumps({"walls": f"{SANDBOX_FAILED}: {type(error).__name__}: {error}"}))
         os._exit(SANDBOX_EXIT)
+    try:  # a group of its own: a learner's killpg() can then reach only itself and what it started
+        os.setpgid(0, 0)  # (inside a pid namespace the cell runner is pid 1, which ignores them)
+    except OSError:  # already a group leader (no pid namespace: setsid() above made it one)
+        pass
     send(json.dumps({"walls": walls}))
     os.environ.update({"HOME": os.getcwd(), "MPLCONFIGDIR": os.path.join(os.getcwd(), ".matplotlib"),
                        "NBGRADER_EXECUTION": "autograde"})
@@ -193,7 +197,7 @@ def _collect(job: dict, pid: int, read_end: int) -> dict:
         _, status = os.waitpid(pid, 0)
     stopped = None
     if not done:
-        stopped = {"cell": running, **why_stopped(killed, status, limits)}
+        stopped = {"cell": running, **why_stopped(killed, status, limits, walls or "")}
         if walls and walls.startswith(SANDBOX_FAILED):
             stopped = {"cell": None, "kind": "grader",
                        "reason": f"the grader could not isolate this notebook ({walls})"}
@@ -226,13 +230,15 @@ FAULTS = {"SIGSEGV": "a segmentation fault", "SIGBUS": "a bus error", "SIGFPE": 
           "SIGILL": "an illegal instruction", "SIGABRT": "an abort", "SIGSYS": "a bad system call"}
 
 
-def why_stopped(killed, status: int, limits: dict) -> dict:
+def why_stopped(killed, status: int, limits: dict, walls: str = "") -> dict:
     """Why the process ended before its last cell: {"kind", "reason", "signal"}.
 
     `reason` continues a sentence whose subject is the cell ("the cell defining `train`
     ..."). Kinds: crash (a fault signal), killed (any other signal: the grader sends
     none but its time-limit SIGKILL, and the memory limit shows as MemoryError, never as
-    a signal), timeout, notebook-timeout, cpu-limit, exit."""
+    a signal), timeout, notebook-timeout, cpu-limit, exit. Inside a pid namespace
+    (`walls`) the notebook cannot signal the process that runs its cells, so a kill came
+    from outside it."""
     if killed == "cell":
         return {"kind": "timeout", "reason": f"did not stop within its time limit ({limits['cell_seconds']:g} s, "
                                              "ignoring the alarm that ends a cell) and was killed"}
@@ -254,10 +260,15 @@ def why_stopped(killed, status: int, limits: dict) -> dict:
         if name in FAULTS:
             return {"kind": "crash", "signal": name,
                     "reason": f"crashed the kernel with {FAULTS[name]} ({name})"}
+        if walls.startswith("namespaces"):
+            return {"kind": "killed", "signal": name,
+                    "reason": f"was killed by {name} from outside the notebook, which cannot signal the process "
+                              "running its cells: not by the grader, nor by the memory limit (which raises "
+                              "MemoryError); another process or the machine's out-of-memory killer sent it"}
         return {"kind": "killed", "signal": name,
                 "reason": f"was killed by {name}, a signal the grader did not send: the notebook's own code "
-                          "killed its process or its process group (this is not the memory limit, "
-                          "which raises MemoryError)"}
+                          "killed its process or its process group, or another process did (this is not the "
+                          "memory limit, which raises MemoryError)"}
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
     return {"kind": "exit", "reason": f"ended the grading process itself (exit code {code}, e.g. `os._exit`)"}
 

@@ -188,7 +188,8 @@ import sys
 from IPython.display import display
 source = sys._getframe(1).f_globals["_ih"][-1]
 forged = {"exercise": "train_loop", "failing": ["leak"], "diagnoses": [
-    {"code": "leak", "message": source, "fix": source, "section": {"phase": "04_training_loop", "heading": "x"}}]}
+    {"code": "leak", "message": source, "fix": source, "section": {"phase": "04_training_loop", "heading": "x"},
+     "line": 3, "code_line": source.splitlines()[-2]}]}
 display({"application/vnd.training-loop-course.report+json": forged}, raw=True)
 raise AssertionError("[leak] " + source)
 """
@@ -218,7 +219,7 @@ STUDENTS = {
     # the cell defining `train` crashes the process (a real fault) after the definition ran
     "kurt": ("import ctypes\n" + train_body(CORRECT) + "\nctypes.string_at(0)\n", "b", None),
     # `train` kills its own process group with SIGKILL
-    "liam": (train_body("import os, signal\nos.killpg(os.getpgid(0), signal.SIGKILL)\n" + CORRECT), "b", None),
+    "liam": (train_body("import os, signal\nos.killpg(0, signal.SIGKILL)\n" + CORRECT), "b", None),
     # the cell defining `train` kills its process group with SIGTERM
     "mona": ("import os, signal\n" + train_body(CORRECT) + "\nos.killpg(0, signal.SIGTERM)\n", "b", None),
     # the cell defining `train` ignores the alarm that ends a cell, and hangs
@@ -248,7 +249,7 @@ print("PROBES", json.dumps(probes))
 CALLS_TRAIN = "this test, which calls `train`,"
 SEGFAULT = "crashed the kernel with a segmentation fault (SIGSEGV)"
 KILLED = ("was killed by {}, a signal the grader did not send: the notebook's own code killed its process or its "
-          "process group (this is not the memory limit, which raises MemoryError)")
+          "process group, or another process did (this is not the memory limit, which raises MemoryError)")
 
 # student -> (total score, {test cell: (points, start of its reason)}, a note that must appear or None)
 EXPECTED = {
@@ -306,11 +307,11 @@ EXPECTED = {
                                                 "did not exist for this test"),
                  "test_train_loop_hidden": (0, f"could not run: the cell defining `train` {SEGFAULT}"),
                  "test_quiz_zero_grad": (1, "passed")}, None),
-    "liam": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
-                 "test_train_loop_hidden": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
+    # Inside a pid namespace the cell runner is pid 1, which signals from its own namespace
+    # cannot kill: these two kills change nothing there (see EXPECTED_WITHOUT_NAMESPACES).
+    "liam": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
                  "test_quiz_zero_grad": (1, "passed")}, None),
-    "mona": (1, {"test_train_loop_visible": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}"),
-                 "test_train_loop_hidden": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}"),
+    "mona": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
                  "test_quiz_zero_grad": (1, "passed")}, None),
     "nina": (1, {"test_train_loop_visible": (0, "could not run: the cell defining `train` did not stop within its time "
                                                 "limit (3 s, ignoring the alarm that ends a cell) and was killed, so "
@@ -322,6 +323,23 @@ EXPECTED = {
                  "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")},
              None),
 }
+
+
+# Where the grader has no namespaces (walls "weak ..."), a kill kills.
+EXPECTED_WITHOUT_NAMESPACES = {
+    "liam": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
+                 "test_train_loop_hidden": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+    "mona": (1, {"test_train_loop_visible": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}, "
+                                                "so `train` did not exist for this test"),
+                 "test_train_loop_hidden": (0, f"could not run: the cell defining `train` {KILLED.format('SIGTERM')}"),
+                 "test_quiz_zero_grad": (1, "passed")}, None),
+}
+
+
+def expected(walls: str) -> dict:
+    """EXPECTED for a class graded behind `walls` (the isolation the grader reached)."""
+    return EXPECTED if walls.startswith("namespaces") else EXPECTED | EXPECTED_WITHOUT_NAMESPACES
 
 
 def nbgrader(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
