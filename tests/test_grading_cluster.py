@@ -194,3 +194,20 @@ def test_without_dask_installed_the_message_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(cluster.ClusterError, match=r"pip install 'training-loop-course\[cluster\]'"):
         cluster.connect("tcp://127.0.0.1:1")
+
+
+def test_a_job_landing_on_a_worker_without_the_package_comes_back_named(dask_cluster):
+    """The task is only the standard library's pickle.loads: the bare worker loads it,
+    and the job says which worker lacks what (the runner then sends it elsewhere)."""
+    import pickle
+
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(cluster)
+    with distributed.Client(dask_cluster.address, timeout=30) as client:
+        bare = next(address for address, info in client.scheduler_info()["workers"].items()
+                    if info["name"] == "worker-bare")
+        job = {"id": 0, "cells": [], "files": {}, "limits": {}}
+        future = client.submit(pickle.loads, cloudpickle.dumps(cluster._Call(job, [])), workers=[bare], pure=False)
+        result = future.result(timeout=60)
+    assert result["missing_package"] == bare and "No module named 'autograder" in result["error"]
+    assert dask_cluster.processes["worker-bare"].poll() is None
