@@ -141,17 +141,17 @@ class DaskRunner:
         key, job, _ = entry
         try:
             result = future.result()
-        except Exception as error:  # KilledWorker (it killed workers again and again), lost scheduler, ...
+            if "missing_package" in result:
+                self._without_package(key, job, result)
+                return
+        except BaseException as error:  # KilledWorker (it killed workers again and again), cancelled, ...
             result = failed(f"the Dask cluster could not grade this notebook ({type(error).__name__}: "
                             f"{' '.join(str(error).split())[:200]})")
         finally:
             future.release()
-        if "missing_package" in result:
-            self._without_package(key, job, result)
-            return
         self.walls = result.pop("worker_walls", None) or self.walls
         result.pop("dask_worker", None)
-        self.results.put((key, result))
+        self.results.put((key, result))  # always one answer per job: the batch never waits forever
 
     def _without_package(self, key, job: dict, result: dict) -> None:
         address = result["missing_package"]
