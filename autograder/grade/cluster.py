@@ -114,6 +114,7 @@ class DaskRunner:
         self.results: queue.Queue = queue.Queue()
         self.walls = ""
         self.lacking = dict(workers_without_package(client))
+        self.good = self._with_package()
         self.pending: dict[str, tuple] = {}  # Dask key -> (our key, job, future), until its result is taken
         self.lock = threading.Lock()
 
@@ -122,12 +123,16 @@ class DaskRunner:
         """What pipeline.grade_assignment calls to open the runner: (size, cover) -> runner."""
         return lambda size, cover: cls(client, cover)
 
-    def submit(self, key, job: dict) -> None:
-        good = [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
+    def _with_package(self) -> list[str]:
+        return [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
                 if address not in self.lacking]
+
+    def submit(self, key, job: dict) -> None:
+        """The job goes preferably to workers known to have the course package (others,
+        should all of those die; a job landing on one without it comes back, see _done)."""
+        where = {"workers": self.good, "allow_other_workers": True} if self.good else {}
         future = self.client.submit(pickle.loads, self.dumps(_Call(job, self.cover)),
-                                    key=f"grade-{key}-{uuid.uuid4().hex[:8]}",
-                                    pure=False, **({"workers": good, "allow_other_workers": True} if good else {}))
+                                    key=f"grade-{key}-{uuid.uuid4().hex[:8]}", pure=False, **where)
         with self.lock:
             self.pending[future.key] = (key, job, future)
         future.add_done_callback(self._done)
@@ -159,8 +164,8 @@ class DaskRunner:
             self.lacking[address] = result["error"]
             print(f"Dask worker {address} has no course package ({result['error']}); "
                   "its notebooks go to other workers", file=sys.stderr)
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        if all(address in self.lacking for address in workers):
+        self.good = self._with_package()
+        if not self.good:
             self.results.put((key, failed(f"no Dask worker has the course package ({_listing(self.lacking)})")))
             return
         self.submit(key, job)
