@@ -26,6 +26,7 @@ import uuid
 from autograder.grade.pool import failed
 
 CONNECT_SECONDS = 10
+RESUBMITS = 2  # a job whose result was lost with its worker is sent again, at most this often
 WORKER_WAIT_SECONDS = 30
 PACKAGE_CHECK = "autograder.grade.worker:__name__"
 
@@ -116,6 +117,7 @@ class DaskRunner:
         self.lacking = dict(workers_without_package(client))
         self.good = self._with_package()
         self.pending: dict[str, tuple] = {}  # Dask key -> (our key, job, future), until its result is taken
+        self.resubmitted: dict = {}  # our key -> times sent again
         self.lock = threading.Lock()
 
     @classmethod
@@ -149,7 +151,9 @@ class DaskRunner:
             if "missing_package" in result:
                 self._without_package(key, job, result)
                 return
-        except BaseException as error:  # KilledWorker (it killed workers again and again), cancelled, ...
+        except BaseException as error:  # KilledWorker (it killed workers again and again), a lost result, ...
+            if type(error).__name__ != "KilledWorker" and self._again(key, job):
+                return  # its worker vanished with the result: graded again elsewhere
             result = failed(f"the Dask cluster could not grade this notebook ({type(error).__name__}: "
                             f"{' '.join(str(error).split())[:200]})")
         finally:
@@ -157,6 +161,17 @@ class DaskRunner:
         self.walls = result.pop("worker_walls", None) or self.walls
         result.pop("dask_worker", None)
         self.results.put((key, result))  # always one answer per job: the batch never waits forever
+
+    def _again(self, key, job: dict) -> bool:
+        """Send a job once more (at most RESUBMITS times); False if that is not possible."""
+        if self.resubmitted.get(key, 0) >= RESUBMITS:
+            return False
+        self.resubmitted[key] = self.resubmitted.get(key, 0) + 1
+        try:
+            self.submit(key, job)
+        except Exception:  # the client itself is gone
+            return False
+        return True
 
     def _without_package(self, key, job: dict, result: dict) -> None:
         address = result["missing_package"]
