@@ -201,9 +201,15 @@ def growth(tmp: Path, sizes: list[int], jobs: int, fake: bool) -> None:
         print(f"  {size:4d} submissions: {seconds:7.1f} s  ({seconds / size:.2f} s per submission); "
               f"grading command's peak memory {peak} MiB")
         shutil.rmtree(course, ignore_errors=True)
+    # Linear growth = a fixed start-up plus a constant cost per submission: the cost of
+    # each extra submission between two sizes must stay the same as the class grows.
+    extra = [(later[1] - earlier[1]) / (later[0] - earlier[0]) for earlier, later in zip(rows, rows[1:])]
     first, last = rows[0], rows[-1]
+    print("seconds per extra submission, between consecutive sizes: "
+          + ", ".join(f"{cost:.2f}" for cost in extra)
+          + (f" (last / first: {extra[-1] / extra[0]:.2f}x; 1.00x = linear)" if len(extra) > 1 else ""))
     print(f"time per submission, {last[0]} vs {first[0]} submissions: "
-          f"{(last[1] / last[0]) / (first[1] / first[0]):.2f}x (1.00x = linear growth); "
+          f"{(last[1] / last[0]) / (first[1] / first[0]):.2f}x (below 1: the start-up spread thinner); "
           f"peak memory {first[2]} -> {last[2]} MiB")
 
 
