@@ -170,8 +170,9 @@ def test_a_worker_killed_mid_batch_loses_no_grade(dask_cluster, local_grades, tm
         client.close()
     assert dask_cluster.processes["worker-b"].poll() is not None  # it really died
     assert sorted(seen) == sorted(STUDENTS)  # every notebook scored exactly once
-    assert fake.gradebook_scores(root, STUDENTS) == local_grades[0]
-    assert not any("Dask cluster could not grade" in cell.reason for o in batch.outcomes for cell in o.cells)
+    reasons = {o.student: [cell.reason for cell in o.cells] for o in batch.outcomes}
+    assert not any("Dask cluster could not grade" in reason for cells in reasons.values() for reason in cells), reasons
+    assert fake.gradebook_scores(root, STUDENTS) == local_grades[0], reasons
 
 
 def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
@@ -194,3 +195,20 @@ def test_without_dask_installed_the_message_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(cluster.ClusterError, match=r"pip install 'training-loop-course\[cluster\]'"):
         cluster.connect("tcp://127.0.0.1:1")
+
+
+def test_a_job_landing_on_a_worker_without_the_package_comes_back_named(dask_cluster):
+    """The task is only the standard library's pickle.loads: the bare worker loads it,
+    and the job says which worker lacks what (the runner then sends it elsewhere)."""
+    import pickle
+
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(cluster)
+    with distributed.Client(dask_cluster.address, timeout=30) as client:
+        bare = next(address for address, info in client.scheduler_info()["workers"].items()
+                    if info["name"] == "worker-bare")
+        job = {"id": 0, "cells": [], "files": {}, "limits": {}}
+        future = client.submit(pickle.loads, cloudpickle.dumps(cluster._Call(job, [])), workers=[bare], pure=False)
+        result = future.result(timeout=60)
+    assert result["missing_package"] == bare and "No module named 'autograder" in result["error"]
+    assert dask_cluster.processes["worker-bare"].poll() is None

@@ -26,6 +26,7 @@ import uuid
 from autograder.grade.pool import failed
 
 CONNECT_SECONDS = 10
+RESUBMITS = 2  # a job whose result was lost with its worker is sent again, at most this often
 WORKER_WAIT_SECONDS = 30
 PACKAGE_CHECK = "autograder.grade.worker:__name__"
 
@@ -114,7 +115,9 @@ class DaskRunner:
         self.results: queue.Queue = queue.Queue()
         self.walls = ""
         self.lacking = dict(workers_without_package(client))
+        self.good = self._with_package()
         self.pending: dict[str, tuple] = {}  # Dask key -> (our key, job, future), until its result is taken
+        self.resubmitted: dict = {}  # our key -> times sent again
         self.lock = threading.Lock()
 
     @classmethod
@@ -122,12 +125,16 @@ class DaskRunner:
         """What pipeline.grade_assignment calls to open the runner: (size, cover) -> runner."""
         return lambda size, cover: cls(client, cover)
 
-    def submit(self, key, job: dict) -> None:
-        good = [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
+    def _with_package(self) -> list[str]:
+        return [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
                 if address not in self.lacking]
+
+    def submit(self, key, job: dict) -> None:
+        """The job goes preferably to workers known to have the course package (others,
+        should all of those die; a job landing on one without it comes back, see _done)."""
+        where = {"workers": self.good, "allow_other_workers": True} if self.good else {}
         future = self.client.submit(pickle.loads, self.dumps(_Call(job, self.cover)),
-                                    key=f"grade-{key}-{uuid.uuid4().hex[:8]}",
-                                    pure=False, **({"workers": good, "allow_other_workers": True} if good else {}))
+                                    key=f"grade-{key}-{uuid.uuid4().hex[:8]}", pure=False, **where)
         with self.lock:
             self.pending[future.key] = (key, job, future)
         future.add_done_callback(self._done)
@@ -141,17 +148,30 @@ class DaskRunner:
         key, job, _ = entry
         try:
             result = future.result()
-        except Exception as error:  # KilledWorker (it killed workers again and again), lost scheduler, ...
+            if "missing_package" in result:
+                self._without_package(key, job, result)
+                return
+        except BaseException as error:  # KilledWorker (it killed workers again and again), a lost result, ...
+            if type(error).__name__ != "KilledWorker" and self._again(key, job):
+                return  # its worker vanished with the result: graded again elsewhere
             result = failed(f"the Dask cluster could not grade this notebook ({type(error).__name__}: "
                             f"{' '.join(str(error).split())[:200]})")
         finally:
             future.release()
-        if "missing_package" in result:
-            self._without_package(key, job, result)
-            return
         self.walls = result.pop("worker_walls", None) or self.walls
         result.pop("dask_worker", None)
-        self.results.put((key, result))
+        self.results.put((key, result))  # always one answer per job: the batch never waits forever
+
+    def _again(self, key, job: dict) -> bool:
+        """Send a job once more (at most RESUBMITS times); False if that is not possible."""
+        if self.resubmitted.get(key, 0) >= RESUBMITS:
+            return False
+        self.resubmitted[key] = self.resubmitted.get(key, 0) + 1
+        try:
+            self.submit(key, job)
+        except Exception:  # the client itself is gone
+            return False
+        return True
 
     def _without_package(self, key, job: dict, result: dict) -> None:
         address = result["missing_package"]
@@ -159,8 +179,8 @@ class DaskRunner:
             self.lacking[address] = result["error"]
             print(f"Dask worker {address} has no course package ({result['error']}); "
                   "its notebooks go to other workers", file=sys.stderr)
-        workers = self.client.scheduler_info(n_workers=-1)["workers"]
-        if all(address in self.lacking for address in workers):
+        self.good = self._with_package()
+        if not self.good:
             self.results.put((key, failed(f"no Dask worker has the course package ({_listing(self.lacking)})")))
             return
         self.submit(key, job)
