@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import nbformat  # noqa: E402
+from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
 from grading_fixtures import fake_class  # noqa: E402
 
 ASSIGNMENT = "04_training_loop"
@@ -101,7 +102,9 @@ def submit_phase4(course: Path, students: int) -> None:
     source = nbformat.read(str(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     solutions = {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(lambda m: m.group(1), cell.source)
                  for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
-    release = nbformat.read(str(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    release_dir = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config() \
+        .CourseDirectory.get("release_directory", "release")  # the course's is notebooks/
+    release = nbformat.read(str(course / release_dir / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     variants = list(phase4_variants().items())
     for number in range(students):
         kind, edit = variants[number % len(variants)]
