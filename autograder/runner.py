@@ -11,8 +11,6 @@
 It sits above both layers it joins: the inspector (recorder, trace, checks) knows no
 exercise, and the exercises know nothing of how a run is guarded or reported.
 """
-import contextlib
-
 import torch
 
 from autograder.diagnoses import diagnosis
@@ -21,7 +19,7 @@ from autograder.inspector.errors import explain_outcome
 from autograder.inspector.numbers import value
 from autograder.inspector.recorder import Recorder
 from autograder.inspector.report import Report
-from autograder.inspector.sandbox import run_guarded
+from autograder.inspector.sandbox import one_thread, run_guarded
 from autograder.inspector.values import describe
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds; a correct function needs a few hundredths
@@ -74,24 +72,12 @@ def record(exercise, function, params: dict, time_limit: float):
     return fixture, recorder.trace, outcome
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """The fixtures are tiny: one thread is fastest, and on a busy machine a second thread
-    waiting for a core makes each small matrix product a thousand times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run_exercise(name: str, function, *, hidden: bool = False, time_limit: float = DEFAULT_TIME_LIMIT,
                  **overrides) -> Report:
     """Run `function` once on the exercise's public (or hidden) fixtures; return its Report."""
     if not callable(function):
         raise TypeError(f"expected the function to check, got {type(function).__name__}")
-    with _one_thread():
+    with one_thread():
         return _run(name, function, hidden, time_limit, overrides)
 
 

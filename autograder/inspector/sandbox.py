@@ -148,6 +148,20 @@ def _deadline(seconds: float, learner_file: str):
     return _trace_budget(seconds, learner_file)
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Torch on one thread, then the caller's setting back. The fixtures are tiny: on a busy
+    machine a second thread waiting for a core makes each small matrix product a thousand
+    times slower (55 ms against 20 µs, measured), so a whole check (fixtures, run, reference
+    run) runs on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run_guarded(function, args: tuple, time_limit: float, seed: int = 0) -> Outcome:
     """Call `function(*args)` with torch seeded; never raise (but KeyboardInterrupt), leave no state changed."""
     outcome = Outcome()
