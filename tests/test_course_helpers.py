@@ -140,3 +140,13 @@ def test_a_quiz_shown_by_its_cell_is_not_shown_again_as_the_cells_value(monkeypa
     monkeypatch.setattr("course_helpers.quiz._execution_count", lambda: 8)
     box._ipython_display_()          # shown again from a later cell: allowed
     assert len(shown) == 2
+
+
+def test_start_freezes_the_loaded_libraries_once_and_never_the_learners_objects(monkeypatch):
+    import course_helpers.session as session
+    monkeypatch.setattr(session, "_frozen", False)
+    frozen = []
+    monkeypatch.setattr(session.gc, "freeze", lambda: frozen.append(True))
+    start(quiet=True)
+    start(quiet=True)
+    assert frozen == [True]
