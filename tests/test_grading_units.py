@@ -1,4 +1,6 @@
 """Fast checks of the grading pieces that need no notebook run."""
+import os
+
 import pytest
 import torch
 
@@ -39,6 +41,43 @@ def test_snapshot_sees_torch_patches_but_not_torchs_own_optimizer_wrapping():
         torch.Tensor.backward = original
 
 
+def test_snapshot_sees_every_kind_of_replacement_after_each_cell():
+    """The quick identity check must miss nothing the entry-by-entry walk would name."""
+    import torch.nn.functional as F
+    snapshot = integrity.Snapshot()
+    function = autograder.expect.expect_equal
+    code, defaults = function.__code__, function.__defaults__
+
+    def cheat(*args, **kwargs):
+        return None
+
+    def deleted():
+        del F.mse_loss
+
+    changes = [
+        ("a function's code", lambda: setattr(function, "__code__", cheat.__code__),
+         lambda: setattr(function, "__code__", code), "had its __code__ changed"),
+        ("a function's defaults", lambda: setattr(function, "__defaults__", (None,) * len(defaults or (0,))),
+         lambda: setattr(function, "__defaults__", defaults), "had its __defaults__ changed"),
+        ("a deleted torch function", deleted, lambda: setattr(F, "mse_loss", original_mse),
+         "torch.nn.functional.mse_loss` was deleted"),
+        ("an optimizer method", lambda: setattr(torch.optim.SGD, "step", cheat),
+         lambda: setattr(torch.optim.SGD, "step", original_step), "torch.optim.sgd.SGD.step"),
+        ("a builtin", lambda: setattr(__import__("builtins"), "isinstance", cheat),
+         lambda: setattr(__import__("builtins"), "isinstance", original_isinstance), "builtins.isinstance"),
+    ]
+    original_mse, original_isinstance, original_step = F.mse_loss, isinstance, vars(torch.optim.SGD)["step"]
+    assert snapshot.changes() == []
+    for what, change, undo, named in changes:
+        change()
+        try:
+            found = snapshot.changes()
+        finally:
+            undo()
+        assert any(named in line for line in found), (what, found)
+        assert snapshot.changes() == [], what
+
+
 def test_a_rebound_notebook_name_is_reported():
     namespace = {"expect_equal": autograder.expect.expect_equal, "torch": torch, "answer": 3}
     bindings = integrity.watched_bindings(namespace)
@@ -66,13 +105,51 @@ def test_class_report_counts_each_student_once_per_exercise_and_diagnosis():
 
 def run_in_worker(sources: list[str], **limits) -> dict:
     from autograder.grade.pool import Worker, code_folders
-    worker = Worker([], code_folders())
+    worker = Worker.start([], code_folders())[0]
     try:
         cells = [{"index": i, "source": source, "trusted": False} for i, source in enumerate(sources)]
         limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26} | limits
         return worker.run({"id": 0, "cells": cells, "files": {"data.txt": "aGk="}, "limits": limits})
     finally:
         worker.close()
+
+
+def _ended(pid: int, seconds: float = 10.0) -> bool:
+    """Whether process `pid` is gone (or a zombie nobody needs) within `seconds`."""
+    import time
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_one_warm_up_serves_a_pool_of_workers_each_its_own_process(monkeypatch):
+    from autograder.grade.pool import Launch, code_folders
+    monkeypatch.setenv("AUTOGRADER_NO_NAMESPACES", "1")  # then a cell's parent is the worker itself
+    launch = Launch(clones=2)
+    workers = launch.workers([], code_folders(), 2)  # one copy more than wanted: never forked
+    limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26}
+    try:
+        assert len(workers) == 2
+        answers = [worker.run({"id": n, "cells": [{"index": 0, "source": "import os\nos.getppid()", "trusted": False}],
+                               "files": {}, "limits": limits}) for n, worker in enumerate(workers)]
+        parents = [int(answer["cells"]["0"]["outputs"][0]["data"]["text/plain"]) for answer in answers]
+        assert parents[0] == workers[0].process.pid and parents[1] not in (parents[0], os.getpid())
+        assert [answer["id"] for answer in answers] == [0, 1]
+    finally:
+        for worker in workers:
+            worker.close()
+    assert _ended(parents[1]), "a clone kept running after its pipes were closed"
+    unused = Launch(clones=1)
+    unused.close()
+    assert unused.process.wait(timeout=30) == 0
 
 
 @pytest.mark.slow
@@ -321,3 +398,21 @@ def test_without_namespaces_a_self_kill_is_named_as_a_kill(monkeypatch):
     result = run_in_worker(["x = 1", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
     assert result["stopped"]["cell"] == 1 and result["stopped"]["kind"] == "killed"
     assert result["stopped"]["signal"] == "SIGKILL" and "memory" not in result["stopped"]["reason"].split("(")[0]
+
+
+@pytest.mark.slow
+def test_the_warm_worker_loads_every_grader_module_a_notebook_reaches_before_its_snapshot():
+    """Modules loaded later would be neither watched for tampering nor put back before tests."""
+    import subprocess
+    import sys
+    probe = ("import sys\nfrom autograder.grade import worker\nworker._warm_up()\n"
+             "before = {m for m in sys.modules if m.startswith(('autograder', 'course_helpers'))}\n"
+             "import autograder, course_helpers\n"
+             "for package in (autograder, course_helpers):\n"
+             "    for name in package.__all__:\n"
+             "        getattr(package, name)\n"
+             "print(sorted({m for m in sys.modules if m.startswith(('autograder', 'course_helpers'))} - before))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -7,7 +7,8 @@ small steps, each in its own file:
     prepare.py    parent only: record the submission, read the notebook (renamed or
                   corrupt ones included), run nbgrader's sanitizing steps, which put
                   every test cell back from the gradebook
-    pool.py       N warm workers (worker.py) run the jobs in parallel; each submission
+    pool.py       N warm workers (worker.py: one process warmed up, started before the
+                  course is read, and N - 1 forked copies) run the jobs in parallel; each submission
                   runs in a fork walled in by sandbox.py and executed by executor.py,
                   checked for tampering by integrity.py (torch's hook tables: hook_guard.py)
     pipeline.py   the order of the steps; a run that died is resumed after its crash

@@ -12,12 +12,31 @@ import os
 import sys
 import warnings
 
-from autograder.grade import config as settings
-from autograder.grade.course import Course
+from autograder.grade.pool import Launch
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The workers warm up (4 s of CPU) while this process imports nbgrader and reads the
+    # course: started first, before anything slow. Unused, they are let go below.
+    launch = None if args.scheduler else _launch(args.jobs or os.cpu_count() or 2)
+    try:
+        return _grade(args, launch)
+    finally:
+        if launch is not None:
+            launch.close()
+
+
+def _launch(jobs: int) -> "Launch | None":
+    try:
+        return Launch(clones=jobs - 1)
+    except OSError:  # the pool starts its own workers later, and says so if it cannot
+        return None
+
+
+def _grade(args, launch: "Launch | None") -> int:
+    from autograder.grade import config as settings
+    from autograder.grade.course import Course
     try:
         course = Course.load(args.root)
     except Exception as error:
@@ -32,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     grading = settings.ClassGrading(config=course.config)
     jobs = args.jobs or grading.jobs
     return run(course, args.assignment, jobs, args.student or None, quiet=args.quiet,
-               scheduler=args.scheduler if args.scheduler is not None else grading.scheduler)
+               scheduler=args.scheduler if args.scheduler is not None else grading.scheduler, launch=launch)
 
 
-def run(course: Course, assignment: str, jobs: int, students=None, quiet: bool = False,
-        scheduler: str = "") -> int:
+def run(course, assignment: str, jobs: int, students=None, quiet: bool = False,
+        scheduler: str = "", launch: "Launch | None" = None) -> int:
     from autograder.report.feedback_page import write_feedback
     from autograder.grade.pipeline import grade_assignment
     from autograder.grade.pool import Pool
@@ -44,8 +63,11 @@ def run(course: Course, assignment: str, jobs: int, students=None, quiet: bool =
     from autograder.grade.summary import summary_table
     from autograder.report.class_report import write_class_report
 
-    client, open_runner, where = None, Pool, f"with {jobs} job(s)"
+    client, where = None, f"with {jobs} job(s)"
+    open_runner = lambda size, cover: Pool(size, cover, launch=launch)  # noqa: E731
     if scheduler:  # reach the cluster before anything is written
+        if launch is not None:
+            launch.close()  # no local workers needed
         from autograder.grade import cluster
         try:
             client = cluster.connect(scheduler)

@@ -22,6 +22,8 @@ monkeypatching, the way a learner would actually fake a pass.
 import builtins
 import sys
 import types
+from itertools import chain
+from operator import attrgetter, is_, itemgetter
 
 from autograder.grade.hook_guard import HookGuard
 
@@ -59,6 +61,7 @@ class Snapshot:
             if cls is not None:
                 for sub in [cls, *_subclasses(cls)]:
                     self._record_class(sub, f"{sub.__module__}.{sub.__qualname__}")
+        self._quick = _QuickCheck(self.entries)
 
     def _record_namespace(self, module, place: str) -> None:
         for name, value in list(vars(module).items()):
@@ -119,6 +122,8 @@ class Snapshot:
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
                 found.append(f"module `{name}` was replaced in sys.modules")
+        if self._quick.unchanged():
+            return found
         for owner, place, name, value in self.entries:
             if len(found) >= limit:
                 break
@@ -134,6 +139,45 @@ class Snapshot:
 
 
 _MISSING = object()
+
+
+class _QuickCheck:
+    """A view of a snapshot's entries that says, fast, whether every watched value is
+    still the very object recorded.
+
+    It runs after every cell, and a snapshot holds about 33 000 entries: looked at one by
+    one in Python that took 11 ms a cell, half a second of a 48-cell notebook. Here each
+    owner's names are read in one `itemgetter` call, every function's code, defaults and
+    globals in one `attrgetter` pass, and compared by identity with `operator.is_`, all
+    in C. Only when something differs does `Snapshot.changes` walk the entries to say what.
+    """
+
+    def __init__(self, entries: list):
+        names: dict[int, tuple[object, list, list]] = {}
+        self.functions, parts = [], []
+        for owner, _, name, value in entries:
+            if name in FUNCTION_PARTS:
+                if name == FUNCTION_PARTS[0]:
+                    self.functions.append(owner)
+                parts.append(value)
+            else:
+                names.setdefault(id(owner), (owner, [], []))
+                names[id(owner)][1].append(name)
+                names[id(owner)][2].append(value)
+        self.parts = parts
+        self.read_parts = attrgetter(*FUNCTION_PARTS)
+        # vars() of a module or a class is a live view that cannot be replaced: kept once.
+        self.namespaces = [(vars(owner), itemgetter(*keys, keys[0]), tuple(values) + (values[0],))
+                           for owner, keys, values in names.values()]  # keys[0] twice: always a tuple
+
+    def unchanged(self) -> bool:
+        try:
+            for namespace, read, values in self.namespaces:
+                if not all(map(is_, read(namespace), values)):
+                    return False
+        except KeyError:  # a watched name was deleted
+            return False
+        return all(map(is_, chain.from_iterable(map(self.read_parts, self.functions)), self.parts))
 
 
 def _is_torch_step_wrapper(now, original) -> bool:

@@ -29,21 +29,17 @@ PASSED_ON = {"PATH", "HOME", "COURSE_PACKAGE", "LANG", "LC_ALL", "LC_CTYPE", "TZ
 
 
 class Worker:
-    def __init__(self, cover: list[str], keep: list[str]):
-        env = {name: value for name, value in os.environ.items() if name in PASSED_ON}
-        env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join([str(Path(autograder.__file__).resolve().parent.parent)]
-                                              + [p for p in [os.environ.get("PYTHONPATH")] if p]),
-                   PYTHONDONTWRITEBYTECODE="1")
-        debug = os.environ.get("AUTOGRADER_DEBUG")
-        self.process = subprocess.Popen(
-            [os.path.abspath(sys.executable), "-m", "autograder.grade.worker"], cwd="/", env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None if debug else subprocess.DEVNULL)
-        self._send({"cover": cover, "keep": keep})
-        ready = self._receive()
-        if not ready or not ready.get("ready"):
-            raise RuntimeError("a grading worker failed to start")
-        self.walls = ready.get("walls", "")
+    """One warm worker (worker.py): a process of its own, or a clone that such a process
+    forked once warm (`process` is None then). Either way, two pipes: jobs in, results out."""
+
+    def __init__(self, jobs, results, process: subprocess.Popen | None = None):
+        self.jobs, self.results, self.process = jobs, results, process
+        self.walls = ""
+
+    @classmethod
+    def start(cls, cover: list[str], keep: list[str], clones: int = 0) -> list["Worker"]:
+        """A new worker process and `clones` copies of it, all warm: the warm-up is paid once."""
+        return Launch(clones).workers(cover, keep, clones + 1)
 
     def run(self, job: dict) -> dict | None:
         """The worker's answer, or None if the worker itself died."""
@@ -54,19 +50,88 @@ class Worker:
             return None
 
     def _send(self, message: dict) -> None:
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
+        self.jobs.write(json.dumps(message) + "\n")
+        self.jobs.flush()
 
     def _receive(self) -> dict | None:
-        line = self.process.stdout.readline()
+        line = self.results.readline()
         return json.loads(line) if line else None
 
     def close(self) -> None:
+        """End of input: the worker (or clone) finishes and exits."""
+        for pipe in (self.jobs, self.results):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5)
+            except Exception:
+                self.process.kill()
+
+
+class Launch:
+    """A worker process started before the course is read, with pipes for `clones` copies.
+
+    It warms up (imports torch and the rest: about 4 s of CPU) at once, while the parent
+    reads the course and imports nbgrader; `workers()` then sends it the paths to hide,
+    and it forks the copies that are wanted. Pipes not wanted are closed on both sides."""
+
+    def __init__(self, clones: int = 0):
+        env = {name: value for name, value in os.environ.items() if name in PASSED_ON}
+        env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join([str(Path(autograder.__file__).resolve().parent.parent)]
+                                              + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+                   PYTHONDONTWRITEBYTECODE="1")
+        debug = os.environ.get("AUTOGRADER_DEBUG")
+        self.used = False
+        self.channels = [(os.pipe(), os.pipe()) for _ in range(max(0, clones))]  # (jobs r, w), (results r, w)
+        self.theirs = [(jobs[0], results[1]) for jobs, results in self.channels]
         try:
-            self.process.stdin.close()
-            self.process.wait(timeout=5)
-        except Exception:
-            self.process.kill()
+            self.process = subprocess.Popen(
+                [os.path.abspath(sys.executable), "-m", "autograder.grade.worker"], cwd="/", env=env, text=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None if debug else subprocess.DEVNULL,
+                pass_fds=[fd for pair in self.theirs for fd in pair])
+        finally:
+            for fd in [fd for pair in self.theirs for fd in pair]:
+                os.close(fd)
+
+    def workers(self, cover: list[str], keep: list[str], count: int) -> list[Worker]:
+        """`count` warm workers (at most 1 + clones): the process and its copies."""
+        self.used = True
+        count = max(1, min(count, 1 + len(self.channels)))
+        wanted, unwanted = self.channels[:count - 1], self.channels[count - 1:]
+        for jobs, results in unwanted:
+            os.close(jobs[1])
+            os.close(results[0])
+        workers = [Worker(self.process.stdin, self.process.stdout, self.process)]
+        workers += [Worker(os.fdopen(jobs[1], "w"), os.fdopen(results[0], "r")) for jobs, results in wanted]
+        try:
+            workers[0]._send({"cover": cover, "keep": keep, "clones": self.theirs[:count - 1],
+                              "unused": self.theirs[count - 1:]})
+        except OSError:
+            pass  # it died while warming up: said below
+        for worker in workers:
+            ready = worker._receive()
+            if not ready or not ready.get("ready"):
+                for started in workers:
+                    started.close()
+                raise RuntimeError("a grading worker failed to start")
+            worker.walls = ready.get("walls", "")
+        return workers
+
+    def close(self) -> None:
+        """Not used after all (a Dask run, no submissions): let the process go."""
+        if self.used:
+            return
+        Worker(self.process.stdin, self.process.stdout, self.process).close()
+        for jobs, results in self.channels:
+            for fd in (jobs[1], results[0]):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 def code_folders() -> list[str]:
@@ -104,7 +169,7 @@ def answer(job: dict, worker: "Worker | None", cover: list[str], keep: list[str]
     for _attempt in range(2):
         if worker is None:
             try:
-                worker = Worker(cover, keep)
+                worker = Worker.start(cover, keep)[0]
             except Exception as error:  # cannot start: answer anyway
                 return failed(f"the grading worker could not start ({error})"), None
         result = worker.run(job)
@@ -139,14 +204,26 @@ def run_here(job: dict, cover: list[str]) -> dict:
 class Pool:
     """The local runner: `size` warm workers on this machine."""
 
-    def __init__(self, size: int, cover: list[str]):
-        self.size, self.cover, self.keep = size, cover, code_folders()
+    def __init__(self, size: int, cover: list[str], launch: "Launch | None" = None):
+        self.size, self.cover, self.keep, self.launch = size, cover, code_folders(), launch
         self.jobs: queue.Queue = queue.Queue()
         self.results: queue.Queue = queue.Queue()
         self.walls = ""
+        self.warm: queue.Queue = queue.Queue()  # one worker per thread, or None: start your own
+        threading.Thread(target=self._start_workers, daemon=True).start()
         self.threads = [threading.Thread(target=self._serve, daemon=True) for _ in range(size)]
         for thread in self.threads:
             thread.start()
+
+    def _start_workers(self) -> None:
+        """One worker process and size - 1 clones of it, warmed up while the parent prepares."""
+        try:
+            launch = self.launch or Launch(self.size - 1)
+            workers = launch.workers(self.cover, self.keep, self.size)
+        except Exception:  # each thread then starts (or fails to start) its own, as answer() does
+            workers = []
+        for worker in workers + [None] * (self.size - len(workers)):
+            self.warm.put(worker)
 
     def submit(self, key, job: dict) -> None:
         self.jobs.put((key, job))
@@ -156,7 +233,7 @@ class Pool:
             self.jobs.put(None)
 
     def _serve(self) -> None:
-        worker = None
+        worker = self.warm.get()
         while True:
             task = self.jobs.get()
             if task is None:

@@ -7,8 +7,12 @@ integrity snapshot already in memory, walls itself in (sandbox.py) and runs the
 cells (executor.py). The worker itself never runs learner code and never reads
 the course: the parent sends it only the notebook cells and files to run.
 
-Protocol, JSON lines: stdin gets one set-up line {"cover", "keep"} then one job per
-line; stdout answers "ready" once warm, then one result per job. The worker
+Protocol, JSON lines: the worker warms up at once; stdin then gets one set-up line
+{"cover", "keep", "clones", "unused"} and one job per line; stdout answers "ready",
+then one result per job. `clones`
+lists pairs of inherited pipe ends (jobs in, results out): once warm, the worker forks
+one copy of itself per pair, which serves that pair exactly as the worker serves
+stdin/stdout, so a pool of N workers pays the warm-up (4 s of CPU) once. The worker
 supervises the child's time: a cell that ignores its SIGALRM, or a notebook past
 its total limit, has its whole process group killed, and the cells already
 finished keep their results.
@@ -34,12 +38,47 @@ def grace_seconds(cell_seconds: float) -> float:
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything an import prints must not corrupt the protocol
-    setup = json.loads(sys.stdin.readline())
-    walls = _hide_course(setup["cover"], setup["keep"])
+    shell, snapshot = _warm_up()  # first: the parent is still reading the course meanwhile
+    line = sys.stdin.readline()
+    if not line:  # the parent needed no worker after all
+        os._exit(0)
+    setup = json.loads(line)
+    for fd in [fd for pair in setup.get("unused", []) for fd in pair]:
+        os.close(fd)
+    walls = _hide_course(setup["cover"], setup["keep"])  # before any learner code: each fork inherits it
     os.chdir("/")
-    shell, snapshot = _warm_up()
+    channels = [tuple(pair) for pair in setup.get("clones", [])]
+    for jobs_fd, results_fd in channels:
+        if _fork_detached() == 0:  # a clone: it serves its own pipes, then ends
+            for fd in [fd for pair in channels for fd in pair if fd not in (jobs_fd, results_fd)]:
+                os.close(fd)
+            protocol.close()
+            os.dup2(jobs_fd, 0)  # on fd 0, as a worker's jobs are: each submission's fork covers it
+            os.close(jobs_fd)
+            serve(os.fdopen(0, "r"), os.fdopen(results_fd, "w", buffering=1),
+                  shell, snapshot, walls)
+            os._exit(0)
+    for fd in [fd for pair in channels for fd in pair]:
+        os.close(fd)
+    serve(sys.stdin, protocol, shell, snapshot, walls)
+    return 0
+
+
+def _fork_detached() -> int:
+    """fork() whose child is adopted by init at once, so nobody has to reap it: 0 in the child."""
+    middle = os.fork()
+    if middle == 0:
+        if os.fork() != 0:
+            os._exit(0)
+        return 0
+    os.waitpid(middle, 0)
+    return middle
+
+
+def serve(jobs, protocol, shell, snapshot, walls: str) -> None:
+    """Say "ready", then answer each job line of `jobs` with one result line."""
     protocol.write(json.dumps({"ready": True, "walls": walls}) + "\n")
-    for line in sys.stdin:
+    for line in jobs:
         job = json.loads(line)
         try:
             result = supervise(job, shell, snapshot, protocol.fileno())
@@ -48,7 +87,6 @@ def main() -> int:
                                                 + traceback.format_exc(limit=3)}}
         result["id"] = job["id"]
         protocol.write(json.dumps(result) + "\n")
-    return 0
 
 
 def _hide_course(cover: list[str], keep: list[str]) -> str:
@@ -58,6 +96,13 @@ def _hide_course(cover: list[str], keep: list[str]) -> str:
         return "course folder hidden"
     except OSError as error:
         return f"course folder NOT hidden ({error})"
+
+
+# The grader's modules a notebook reaches through `from autograder import ...`: loaded
+# before the snapshot, so every one of them is watched for tampering and its data put
+# back before each test cell (`autograder` itself loads them only on first use).
+GRADER_MODULES = ("autograder", "autograder.api", "autograder.exercises", "autograder.diagnoses",
+                  "autograder.inspector.report", "autograder.expect")
 
 
 def _warm_up():
@@ -73,7 +118,7 @@ def _warm_up():
     # Only what a notebook itself imports, so the warm worker looks like a fresh kernel.
     for name in ["numpy", "torch", "torch.nn", "torch.optim", "torch.utils.data", "torch._dynamo", "matplotlib",
                  "matplotlib.pyplot", "ipywidgets", "ipykernel.zmqshell", "tqdm.auto",
-                 "course_helpers", "autograder", "autograder.expect"]:
+                 "course_helpers", "course_helpers.session", *GRADER_MODULES]:
         try:
             importlib.import_module(name)
         except Exception:
