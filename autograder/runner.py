@@ -19,7 +19,7 @@ from autograder.inspector.errors import explain_outcome
 from autograder.inspector.numbers import value
 from autograder.inspector.recorder import Recorder
 from autograder.inspector.report import Report
-from autograder.inspector.sandbox import one_thread, run_guarded
+from autograder.inspector.guard import one_thread, run_guarded
 from autograder.inspector.values import describe
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds; a correct function needs a few hundredths

@@ -416,3 +416,22 @@ def test_the_warm_worker_loads_every_grader_module_a_notebook_reaches_before_its
                           env=dict(os.environ, MPLBACKEND="Agg"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_a_dask_worker_warms_its_grading_worker_before_the_first_job(monkeypatch):
+    from autograder.grade import pool
+    monkeypatch.setattr(pool, "_IDLE", {})
+    monkeypatch.setattr(pool, "_LAUNCHED", [])
+    assert pool.warm_up_soon() is True
+    assert pool.warm_up_soon() is False  # one head start is enough
+    started = pool._LAUNCHED[0].process.pid
+    limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26}
+    result = pool.run_here({"id": 3, "cells": [{"index": 0, "source": "6 * 7", "trusted": False}], "files": {},
+                            "limits": limits}, [])
+    assert result["cells"]["0"]["outputs"][0]["data"]["text/plain"] == "42"
+    assert pool._LAUNCHED == [] and [w.process.pid for ws in pool._IDLE.values() for w in ws] == [started]
+    assert pool.warm_up_soon() is False  # a warm worker is waiting
+    for workers in pool._IDLE.values():
+        for worker in workers:
+            worker.close()

@@ -54,7 +54,7 @@ class Exercise:
 
     def follow_up(self, function, fixture, result, time_limit: float) -> list:
         """Diagnoses that need the learner's function called again (resuming a run, say), through
-        `autograder.inspector.sandbox.run_guarded`. Most exercises need none."""
+        `autograder.inspector.guard.run_guarded`. Most exercises need none."""
         return []
 
 

@@ -32,7 +32,7 @@ from autograder.diagnoses import diagnosis
 from autograder.exercises.fit import KEYS, Fit
 from autograder.exercises.run_folder import (NUMBERS, is_state_dict_of, leaves, load_checkpoint, mappings,
                                              names_best_checkpoint, read_config, read_metrics)
-from autograder.inspector.sandbox import run_guarded
+from autograder.inspector.guard import run_guarded
 from autograder.inspector.values import as_float, describe
 from autograder.inspector.words import count
 

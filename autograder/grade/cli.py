@@ -19,12 +19,24 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The workers warm up (4 s of CPU) while this process imports nbgrader and reads the
     # course: started first, before anything slow. Unused, they are let go below.
-    launch = None if args.scheduler else _launch(args.jobs or os.cpu_count() or 2)
+    # On a cluster, its workers are reached (and start warming up) first, for the same reason.
+    launch, client = None, None
+    if args.scheduler:
+        from autograder.grade import cluster
+        try:  # a scheduler that cannot be reached: one line, before anything is written
+            client = cluster.connect(args.scheduler)
+        except cluster.ClusterError as error:
+            print(error, file=sys.stderr)
+            return 2
+    else:
+        launch = _launch(args.jobs or os.cpu_count() or 2)
     try:
-        return _grade(args, launch)
+        return _grade(args, launch, client)
     finally:
         if launch is not None:
             launch.close()
+        if client is not None:
+            client.close()
 
 
 def _launch(jobs: int) -> "Launch | None":
@@ -34,7 +46,7 @@ def _launch(jobs: int) -> "Launch | None":
         return None
 
 
-def _grade(args, launch: "Launch | None") -> int:
+def _grade(args, launch: "Launch | None", client=None) -> int:
     from autograder.grade import config as settings
     from autograder.grade.course import Course
     try:
@@ -51,11 +63,12 @@ def _grade(args, launch: "Launch | None") -> int:
     grading = settings.ClassGrading(config=course.config)
     jobs = args.jobs or grading.jobs
     return run(course, args.assignment, jobs, args.student or None, quiet=args.quiet,
-               scheduler=args.scheduler if args.scheduler is not None else grading.scheduler, launch=launch)
+               scheduler=args.scheduler if args.scheduler is not None else grading.scheduler, launch=launch,
+               client=client)
 
 
 def run(course, assignment: str, jobs: int, students=None, quiet: bool = False,
-        scheduler: str = "", launch: "Launch | None" = None) -> int:
+        scheduler: str = "", launch: "Launch | None" = None, client=None) -> int:
     from autograder.report.feedback_page import write_feedback
     from autograder.grade.pipeline import grade_assignment
     from autograder.grade.pool import Pool
@@ -63,14 +76,14 @@ def run(course, assignment: str, jobs: int, students=None, quiet: bool = False,
     from autograder.grade.summary import summary_table
     from autograder.report.class_report import write_class_report
 
-    client, where = None, f"with {jobs} job(s)"
+    where = f"with {jobs} job(s)"
     open_runner = lambda size, cover: Pool(size, cover, launch=launch)  # noqa: E731
     if scheduler:  # reach the cluster before anything is written
         if launch is not None:
             launch.close()  # no local workers needed
         from autograder.grade import cluster
         try:
-            client = cluster.connect(scheduler)
+            client = client if client is not None else cluster.connect(scheduler)
         except cluster.ClusterError as error:
             print(error, file=sys.stderr)
             return 2

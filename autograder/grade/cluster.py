@@ -84,7 +84,20 @@ def connect(address: str):
     if lacking:
         print(f"Dask worker(s) without the course package, given no notebooks: {_listing(lacking)}",
               file=sys.stderr)
+    warm_up_workers(client, lacking)
     return client
+
+
+def warm_up_workers(client, lacking: dict) -> None:
+    """Each Dask worker with the package starts warming its grading worker now (4 s of
+    CPU), while this machine reads the course and prepares the first notebook."""
+    workers = [address for address in client.scheduler_info(n_workers=-1)["workers"] if address not in lacking]
+    if workers:
+        from autograder.grade.pool import warm_up_soon
+        try:
+            client.run(warm_up_soon, workers=workers, on_error="return")
+        except Exception:  # only a head start: the jobs warm their workers themselves
+            pass
 
 
 def workers_without_package(client) -> dict[str, str]:

@@ -184,6 +184,19 @@ _IDLE: dict[tuple, list[Worker]] = {}  # warm workers of this process, kept betw
 _IDLE_LOCK = threading.Lock()
 
 
+_LAUNCHED: list[Launch] = []  # a worker process warming up for this process's first job
+
+
+def warm_up_soon() -> bool:
+    """Start warming a worker now, before any job arrives (cluster.connect calls this on
+    every Dask worker); the first run_here uses it. False when one is warm already."""
+    with _IDLE_LOCK:
+        if _LAUNCHED or any(_IDLE.values()):
+            return False
+        _LAUNCHED.append(Launch())
+    return True
+
+
 def run_here(job: dict, cover: list[str]) -> dict:
     """Run one job on this machine with a warm worker kept for the next call: the
     remote side of cluster.DaskRunner (it runs inside a Dask worker process). The
@@ -193,6 +206,12 @@ def run_here(job: dict, cover: list[str]) -> dict:
     with _IDLE_LOCK:
         idle = _IDLE.get(kind) or [None]
         worker = idle.pop()
+        launch = _LAUNCHED.pop() if worker is None and _LAUNCHED else None
+    if launch is not None:
+        try:
+            worker = launch.workers(cover, keep, 1)[0]
+        except Exception:  # answer() starts a fresh one
+            worker = None
     result, worker = answer(job, worker, cover, keep)
     if worker is not None:
         result["worker_walls"] = worker.walls

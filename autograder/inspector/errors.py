@@ -9,7 +9,7 @@ import traceback
 from dataclasses import replace
 
 from autograder.diagnoses import Diagnosis, diagnosis
-from autograder.inspector.sandbox import Outcome
+from autograder.inspector.guard import Outcome
 from autograder.inspector.trace import Trace
 from autograder.inspector.words import count
 
