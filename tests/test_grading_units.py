@@ -435,3 +435,32 @@ def test_a_dask_worker_warms_its_grading_worker_before_the_first_job(monkeypatch
     for workers in pool._IDLE.values():
         for worker in workers:
             worker.close()
+
+
+@pytest.mark.slow
+def test_the_parent_holds_only_a_few_prepared_notebooks_however_big_the_class(tmp_path, monkeypatch):
+    """Submissions are prepared as workers free up, not all at once: memory stays flat."""
+    from grading_fixtures import fake_class
+    from autograder.grade import pipeline
+    from autograder.grade.course import Course
+    course = fake_class.make_course(tmp_path / "course")
+    for number in range(8):
+        fake_class.submit(course, f"s{number}", fake_class.student_notebook(course, "alice"))
+    counts = {"prepared": 0, "scored": 0, "most": 0}
+    prepare, score = pipeline.prepare.prepare, pipeline.score.score
+
+    def counted_prepare(*args):
+        items = prepare(*args)
+        counts["prepared"] += len(items)
+        counts["most"] = max(counts["most"], counts["prepared"] - counts["scored"])
+        return items
+
+    def counted_score(*args):
+        counts["scored"] += 1
+        return score(*args)
+
+    monkeypatch.setattr(pipeline.prepare, "prepare", counted_prepare)
+    monkeypatch.setattr(pipeline.score, "score", counted_score)
+    batch = pipeline.grade_assignment(Course.load(course), fake_class.ASSIGNMENT, jobs=1)
+    assert len(batch.outcomes) == counts["scored"] == counts["prepared"] == 8
+    assert counts["most"] <= pipeline.AHEAD * 1, counts

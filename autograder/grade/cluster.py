@@ -142,6 +142,16 @@ class DaskRunner:
         return [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
                 if address not in self.lacking]
 
+    @property
+    def capacity(self) -> int:
+        """Jobs the cluster runs at once: the threads of its workers that have the package."""
+        try:
+            workers = self.client.scheduler_info(n_workers=-1)["workers"]
+            return max(1, sum(info.get("nthreads", 1) for address, info in workers.items()
+                              if address not in self.lacking))
+        except Exception:
+            return max(1, len(self.good))
+
     def submit(self, key, job: dict) -> None:
         """The job goes preferably to workers known to have the course package (others,
         should all of those die; a job landing on one without it comes back, see _done)."""

@@ -6,6 +6,7 @@ only the running of learner code is parallel, in walled-in workers that are give
 nothing but the cells and files to run. So the gradebook is never written by two
 processes at once, and no submission can reach it.
 """
+import itertools
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -37,32 +38,41 @@ def grade_assignment(course: Course, assignment: str, jobs: int = 2, students: l
         return batch
     if progress is not None and hasattr(progress, "set_total"):
         progress.set_total(len(submissions) * len(info.notebooks))
-    pool = open_runner(max(1, min(jobs, len(submissions))), course.secret_paths())
-    waiting: dict[int, prepare.Prepared] = {}
-    try:
-        for submission in submissions:
+    size = max(1, min(jobs, len(submissions)))
+    pool = open_runner(size, course.secret_paths())
+    limits = course.limits.as_dict()
+    waiting: dict[int, prepare.Prepared] = {}  # sent to the runner, not yet scored
+    keys, remaining, earlier = itertools.count(), list(reversed(submissions)), {}
+
+    def top_up() -> None:
+        """Prepare and send submissions until AHEAD jobs per worker wait: the workers never
+        idle, and the parent never holds more than that many notebooks however big the class."""
+        most = AHEAD * getattr(pool, "capacity", size)
+        while remaining and len(waiting) < most:
+            submission = remaining.pop()
             shutil.rmtree(course.folder("autograded", submission.student, assignment), ignore_errors=True)
             for item in _prepare_safely(course, info, submission):
                 if item.nb is None:
                     batch.outcomes.append(_score_safely(course, info, item, None))
                     _tell(progress, batch.outcomes[-1])
                 else:
-                    key = len(waiting)
+                    key = next(keys)
                     waiting[key] = item
-                    pool.submit(key, item.job(key, course.limits.as_dict()))
-        outstanding, earlier = len(waiting), {}
-        while outstanding:
+                    pool.submit(key, item.job(key, limits))
+
+    try:
+        top_up()
+        while waiting:
             key, result = pool.results.get()
-            outstanding -= 1
             result = merge_runs(earlier.pop(key, None), result)
-            resume = resume_job(waiting[key], result, key, course.limits.as_dict())
+            resume = resume_job(waiting[key], result, key, limits)
             if resume is not None:
                 earlier[key] = result
                 pool.submit(key, resume)
-                outstanding += 1
                 continue
-            batch.outcomes.append(_score_safely(course, info, waiting[key], result))
+            batch.outcomes.append(_score_safely(course, info, waiting.pop(key), result))
             _tell(progress, batch.outcomes[-1])
+            top_up()
     finally:
         pool.close()
     batch.outcomes.sort(key=lambda outcome: (outcome.student, outcome.notebook))
@@ -72,6 +82,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int = 2, students: l
 
 
 MAX_RESUMES = 3
+AHEAD = 2  # jobs waiting per worker
 
 
 def resume_job(item: prepare.Prepared, result: dict, key: int, limits: dict) -> dict | None:

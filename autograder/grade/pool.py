@@ -154,9 +154,11 @@ def code_folders() -> list[str]:
 
 
 class Runner(Protocol):
-    """Where jobs run. `results.get()` gives `(key, result)` once per submitted job."""
+    """Where jobs run. `results.get()` gives `(key, result)` once per submitted job;
+    `capacity` is how many jobs it runs at once."""
     results: queue.Queue
     walls: str
+    capacity: int
 
     def submit(self, key, job: dict) -> None: ...
 
@@ -225,6 +227,7 @@ class Pool:
 
     def __init__(self, size: int, cover: list[str], launch: "Launch | None" = None):
         self.size, self.cover, self.keep, self.launch = size, cover, code_folders(), launch
+        self.capacity = size
         self.jobs: queue.Queue = queue.Queue()
         self.results: queue.Queue = queue.Queue()
         self.walls = ""
