@@ -69,7 +69,9 @@ def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limi
             f"{count(trace.facts()['steps'], 'optimizer step')} before it was stopped."))
     elif outcome.error is not None:
         found.append(_pointing(_explain_error(outcome.error, trace, learner_file), outcome.error, learner_file))
-    if outcome.state_changes:
+    # A function stopped by the time limit never returned: what it left half-changed may be a
+    # library's own clean-up cut short (grad mode inside `optimizer.step()`, say). Put back, unsaid.
+    if outcome.state_changes and not outcome.timed_out:
         found.append(diagnosis(
             "global-state-changed",
             "After your function returned, " + "; ".join(outcome.state_changes)

@@ -185,3 +185,16 @@ def survives_a_model_call_that_raised(model, loader, loss_fn, optimizer):
         optimizer.step()
         total += loss.item()
     return total / len(loader)
+
+
+# -- stopped by the time limit inside torch's own clean-up: only the timeout is said ------
+@case("train_epoch", "timeout", time_limit=0.5)
+def hangs_with_gradient_tracking_off(model, loader, loss_fn, optimizer):
+    model.train()
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss_fn(model(inputs), targets).backward()
+        optimizer.step()
+    torch.set_grad_enabled(False)  # as if stopped inside optimizer.step(), which turns it off
+    while True:
+        pass
