@@ -148,8 +148,8 @@ def test_one_warm_up_serves_a_pool_of_workers_each_its_own_process(monkeypatch):
             worker.close()
     assert _ended(parents[1]), "a clone kept running after its pipes were closed"
     unused = Launch(clones=1)
-    unused.close()
-    assert unused.process.wait(timeout=30) == 0
+    unused.close()  # at once: it is not waited for to finish warming up
+    assert unused.process.poll() is not None
 
 
 @pytest.mark.slow

@@ -122,10 +122,15 @@ class Launch:
         return workers
 
     def close(self) -> None:
-        """Not used after all (a Dask run, no submissions): let the process go."""
+        """Not used after all (a Dask run, no submissions): end the process, which has
+        run nothing but its own warm-up, without waiting for that to finish."""
         if self.used:
             return
-        Worker(self.process.stdin, self.process.stdout, self.process).close()
+        self.used = True
+        self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            pipe.close()
         for jobs, results in self.channels:
             for fd in (jobs[1], results[0]):
                 try:

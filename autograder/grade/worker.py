@@ -9,10 +9,10 @@ the course: the parent sends it only the notebook cells and files to run.
 
 Protocol, JSON lines: the worker warms up at once; stdin then gets one set-up line
 {"cover", "keep", "clones", "unused"} and one job per line; stdout answers "ready",
-then one result per job. `clones`
-lists pairs of inherited pipe ends (jobs in, results out): once warm, the worker forks
-one copy of itself per pair, which serves that pair exactly as the worker serves
-stdin/stdout, so a pool of N workers pays the warm-up (4 s of CPU) once. The worker
+then one result per job. `clones` lists pairs of inherited pipe ends (jobs in, results
+out): once warm, the worker forks one copy of itself per pair, which serves that pair
+exactly as the worker serves stdin/stdout, so a pool of N workers pays the warm-up
+(4 s of CPU) once. The worker
 supervises the child's time: a cell that ignores its SIGALRM, or a notebook past
 its total limit, has its whole process group killed, and the cells already
 finished keep their results.
@@ -98,13 +98,6 @@ def _hide_course(cover: list[str], keep: list[str]) -> str:
         return f"course folder NOT hidden ({error})"
 
 
-# The grader's modules a notebook reaches through `from autograder import ...`: loaded
-# before the snapshot, so every one of them is watched for tampering and its data put
-# back before each test cell (`autograder` itself loads them only on first use).
-GRADER_MODULES = ("autograder", "autograder.api", "autograder.exercises", "autograder.diagnoses",
-                  "autograder.inspector.report", "autograder.expect")
-
-
 def _warm_up():
     """Build the shell, import what every submission needs, take the snapshot.
 
@@ -118,11 +111,20 @@ def _warm_up():
     # Only what a notebook itself imports, so the warm worker looks like a fresh kernel.
     for name in ["numpy", "torch", "torch.nn", "torch.optim", "torch.utils.data", "torch._dynamo", "matplotlib",
                  "matplotlib.pyplot", "ipywidgets", "ipykernel.zmqshell", "tqdm.auto",
-                 "course_helpers", "course_helpers.session", *GRADER_MODULES]:
+                 "course_helpers", "autograder", "autograder.expect"]:
         try:
             importlib.import_module(name)
         except Exception:
             pass
+    # Both packages load their public names on first use: load them all now, before the
+    # snapshot, so every grader module is watched for tampering and its data put back
+    # before each test cell.
+    for package in [sys.modules.get("autograder"), sys.modules.get("course_helpers")]:
+        for name in getattr(package, "__all__", []):
+            try:
+                getattr(package, name)
+            except Exception:
+                pass
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)  # several submissions share the cores
