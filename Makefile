@@ -2,6 +2,7 @@
 #   make lab    create the environment if needed, then open the course in JupyterLab
 #   make test   create the environments if needed, then run the whole test suite:
 #               the course's own stack (.venv), then Colab's versions (.venv-colab)
+#   make test-fast   a developer's quick check (under 2 minutes): what it leaves out, it says
 # Maintainers: make student-notebooks (after editing source/), make release-check.
 
 PYTHON ?= python3
@@ -13,7 +14,16 @@ COLAB_BIN  := $(abspath $(COLAB_VENV)/bin)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: lab test test-main test-colab env colab-env student-notebooks release-check clean-env
+# The suite runs on every core (pytest-xdist): tests that share a module's fixture or the
+# bug zoo's Reports keep to one worker (tests/conftest.py). JOBS=0 runs it in one process.
+JOBS   ?= auto
+PYTEST  = -m pytest -n $(JOBS) --dist loadgroup --durations=15
+# Each stage prints its seconds when it ends ("[stage] test-main 301.2 s"): CONTRIBUTING.md
+# has the table, benchmarks/ci_time.py measures a clean clone. A new stage: one more
+# command wrapped in $(STAGE); `$(STAGE) --apart` for one outside the check's time budget.
+STAGE  := $(PYTHON) $(abspath scripts/stage.py)
+
+.PHONY: lab test test-main test-colab test-fast env colab-env student-notebooks release-check clean-env
 
 lab: $(VENV)/.installed exchange
 	$(BIN)/jupyter lab $(AS_ROOT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/01_tensors/01_tensors.ipynb
@@ -21,14 +31,21 @@ lab: $(VENV)/.installed exchange
 test: test-main test-colab
 
 test-main: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(STAGE) test-main $(BIN)/python $(PYTEST) $(PYTEST_ARGS)
 
 # Every notebook (student and source), the widget and quiz tests and the static views, on
 # Colab's versions (no browser there: the main run drives Chromium).
 test-colab: $(COLAB_VENV)/.installed
-	COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python -m pytest -p no:cacheprovider -m "not browser" \
+	@$(STAGE) test-colab env COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python $(PYTEST) -p no:cacheprovider -m "not browser" \
 		tests/test_colab_stack.py tests/test_widgets.py tests/test_course_helpers.py tests/test_static_views.py \
 		$(PYTEST_ARGS)
+
+# The inner loop: everything but the tests marked slow (whole notebooks, nbgrader commands,
+# grading a class, servers) and the browser test, on this stack only. It says what it left out.
+FAST_LEFT_OUT = slow or browser
+test-fast: $(VENV)/.installed
+	@$(STAGE) test-fast $(BIN)/python $(PYTEST) -m "not ($(FAST_LEFT_OUT))" $(PYTEST_ARGS)
+	@echo "make test-fast left out the tests marked $(FAST_LEFT_OUT) (the 'deselected' above) and the Colab stack: make test runs them all."
 
 env: $(VENV)/.installed
 
@@ -49,21 +66,28 @@ release-check: $(VENV)/.installed
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
-# torch goes first and pinned: a range would let pip pull a CUDA build of several GB.
+# torch goes first and pinned, with pip: a range would pull a CUDA build of several GB, and
+# only pip finds the CPU wheel course machines keep on disk. It goes in alone (its own
+# dependencies are pinned with the rest) and uncompiled (Python compiles what is imported).
+# Then the pins, with uv (pinned in the constraints; several times faster than pip), which
+# finds torch already satisfied; where uv cannot be installed or fails, pip installs them.
+#   $(call install_pins,BIN,CONSTRAINTS,ARGUMENTS)
+install_pins = if $(1)/python -m pip install --quiet -c $(2) uv && \
+	$(1)/uv pip install --quiet --python $(1)/python -c $(2) $(3); then :; \
+	else $(1)/python -m pip install --quiet --upgrade pip && $(1)/python -m pip install --quiet -c $(2) $(3); fi
+
 $(VENV)/.installed: pyproject.toml requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt -e ".[cluster]"
+	$(BIN)/python -m pip install --quiet torch==2.13.0 --no-deps --no-compile
+	$(call install_pins,$(BIN),constraints.txt,-r requirements.txt -e ".[cluster]")
 	touch $@
 
 # Colab's versions (requirements-colab.txt), torch first as above. The course package is
 # not installed: the notebooks' set-up cell finds the checkout, as on a course machine.
 $(COLAB_VENV)/.installed: requirements-colab.txt constraints-colab.txt
 	$(PYTHON) -m venv $(COLAB_VENV)
-	$(COLAB_BIN)/python -m pip install --quiet --upgrade pip
-	$(COLAB_BIN)/python -m pip install --quiet torch==2.13.0
-	$(COLAB_BIN)/python -m pip install --quiet -c constraints-colab.txt -r requirements-colab.txt
+	$(COLAB_BIN)/python -m pip install --quiet torch==2.13.0 --no-deps --no-compile
+	$(call install_pins,$(COLAB_BIN),constraints-colab.txt,-r requirements-colab.txt)
 	touch $@
 
 clean-env:
