@@ -73,9 +73,30 @@ def worker_group(item) -> str | None:
     return None
 
 
+def _group_names(item) -> str:
+    return "_".join(sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                            for mark in item.iter_markers("xdist_group")}))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             group = worker_group(item)
             if group:
                 item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the ids to its scheduler
+def pytest_collection_finish(session):
+    """xdist tells its scheduler a test's group by writing "@GROUP" onto the test's id in
+    the worker; pytest 9.2 keeps the id in another field, so that write is lost and every
+    group is silently spread over all workers (pytest-xdist issue 1386). Where the suffix
+    is missing, it is written where pytest 9.2 reads it."""
+    if not getattr(session.config.option, "loadgroup", False):  # set in xdist workers only
+        return
+    from _pytest.nodeid import NodeId
+    for item in session.items:
+        names = _group_names(item)
+        if names and not item.nodeid.endswith("@" + names) and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{names}")
