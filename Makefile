@@ -68,3 +68,13 @@ $(COLAB_VENV)/.installed: requirements-colab.txt constraints-colab.txt
 
 clean-env:
 	rm -rf $(VENV) $(COLAB_VENV)
+
+# nbgrader's own autograde tests (shipped in its wheel), with `python -m autograder grade` in
+# `nbgrader autograde`'s place (tests/nbgrader_suite.py): a stage of its own, its minutes printed apart.
+.PHONY: test-nbgrader
+test-nbgrader: $(VENV)/.installed
+	@started=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -p nbgrader_suite --pyargs nbgrader.tests.apps.test_nbgrader_autograde $(PYTEST_ARGS) \
+		|| status=$$?; \
+	echo "test-nbgrader: nbgrader's autograde suite took $$(( ($$(date +%s) - started + 30) / 60 )) min"; \
+	exit $$status

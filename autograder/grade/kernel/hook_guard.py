@@ -17,14 +17,17 @@ do-nothing sentinel hook in each. Then:
   time the grader touches the table (the inspector restores the tables after each
   run), or at the end of the cell, by the missing sentinel;
 - a table object replaced in its module is tampering;
-- a torch function or dispatch mode left active after a cell is tampering: it can
-  change what any torch call in a later test returns.
+- a torch function or dispatch mode of the notebook's own left active after a cell is
+  tampering: it can change what any torch call in a later test returns (torch's own,
+  such as the one `torch.set_default_device` leaves, is not).
 """
 import os
 import sys
 from collections import OrderedDict
 
 import torch
+
+import autograder
 
 # The tables the inspector registers into. (Not the backward tables: the inspector does
 # not use them, and any entry there makes every module wrap its outputs for backward.)
@@ -36,7 +39,7 @@ TABLES = {
 }
 # The grader's own code, and the code looked through to find who called it: torch's
 # and the standard library's. Kept as default arguments, which integrity.Snapshot watches.
-_GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_GRADER_DIR = os.path.dirname(os.path.abspath(autograder.__file__)) + os.sep
 _LOOKED_THROUGH = tuple(os.path.dirname(os.path.abspath(path)) + os.sep for path in (os.__file__, torch.__file__))
 
 
@@ -121,14 +124,23 @@ class HookGuard:
             sentinel = object()
             guarded[sentinel] = _do_nothing
             self.tables[label] = (module, attr, guarded, sentinel)
-        self.modes = self._mode_depths()
+        self.modes = {id(mode) for mode in self._active_modes()}
 
     @staticmethod
-    def _mode_depths() -> tuple[int, int]:
+    def _active_modes() -> list:
+        """The torch function and dispatch modes active now, innermost last."""
         try:
-            return torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack()
-        except AttributeError:
-            return 0, 0
+            native = torch._C
+            modes = [native._get_function_stack_at(i) for i in range(native._len_torch_function_stack())]
+            return modes + [native._get_dispatch_stack_at(i) for i in range(native._len_torch_dispatch_stack())]
+        except (AttributeError, RuntimeError):
+            return []
+
+    def _foreign_modes(self) -> list[str]:
+        """Modes left active that torch itself did not make (`torch.set_default_device` makes
+        one, which is the learner's right), nor were active before any learner code."""
+        return [type(mode).__qualname__ for mode in self._active_modes()
+                if id(mode) not in self.modes and not type(mode).__module__.startswith("torch.")]
 
     def tampered(self, what: str, words: str) -> None:
         self.found.setdefault(what, words)
@@ -152,9 +164,10 @@ class HookGuard:
                 self.tampered(label, f"torch's {label} table (which the grader watches the loop with) was replaced")
             else:
                 self.check_sentinel(guarded)
-        if self._mode_depths() != self.modes:
-            self.tampered("modes", "a torch function or dispatch mode was left active (it can change what torch "
-                                   "calls in later cells return)")
+        foreign = self._foreign_modes()
+        if foreign:
+            self.tampered("modes", f"a torch function or dispatch mode of the notebook's own (`{foreign[0]}`) was "
+                                   "left active (it can change what torch calls in later cells return)")
         return list(self.found.values())
 
 

@@ -13,7 +13,12 @@ namespaces a training loop touches (`torch`, `torch.Tensor`, `torch.nn.Module`,
 optimizers, autograd, functional), of IPython's shell that runs the cells, and
 of `builtins`; the code, defaults and globals of every watched function; the
 trace and profile hooks; `sys.modules` entries. Names the learner *adds* are
-fine (a new helper on `torch.Tensor` fakes nothing); replacing is not.
+fine (a new helper on `torch.Tensor` fakes nothing), unless they hide what a base
+class or an object's class defines (shadowing.py: `TrainLoop.teach = ...` hides
+`Exercise.teach`); replacing is not. What torch's own code changes in torch's
+namespace (`torch.set_default_dtype` rebinds `torch.Storage`) is not tampering
+(torch_setters.py). The grader's own data is put back before every test cell, and a
+cached Report edited in place is tampering (grader_state.py).
 
 Limits, said plainly: code running in the same process can, with enough effort
 (ctypes, frame walking), forge anything in that process. This defends against
@@ -25,7 +30,9 @@ import types
 from itertools import chain
 from operator import attrgetter, is_, itemgetter
 
-from autograder.grade.hook_guard import HookGuard
+from autograder.grade.kernel.hook_guard import HookGuard
+from autograder.grade.kernel.shadowing import ShadowCheck
+from autograder.grade.kernel.torch_setters import SetterWatch
 
 WATCHED_PREFIXES = ("autograder", "course_helpers", "IPython.core")
 WATCHED_TORCH = ("torch", "torch.nn.modules.module", "torch.optim.optimizer", "torch.autograd",
@@ -49,8 +56,10 @@ class Snapshot:
         self.entries: list[tuple[object, str, str, object]] = []  # owner, place, name, value
         self.modules: dict[str, types.ModuleType] = {}
         self.instances: list[tuple[object, str, dict]] = []
+        self.classes: list[tuple[type, str]] = []
         self.hook_lists, self.hooks = None, {}
         self.torch_hooks: HookGuard | None = None
+        self.setters: SetterWatch | None = None
         self.trace = (sys.gettrace(), sys.getprofile())
         for name, module in list(sys.modules.items()):
             if isinstance(module, types.ModuleType) and _is_watched(name):
@@ -62,6 +71,7 @@ class Snapshot:
                 for sub in [cls, *_subclasses(cls)]:
                     self._record_class(sub, f"{sub.__module__}.{sub.__qualname__}")
         self._quick = _QuickCheck(self.entries)
+        self.shadows = ShadowCheck(self.classes, _grader_objects(self.modules))
 
     def _record_namespace(self, module, place: str) -> None:
         for name, value in list(vars(module).items()):
@@ -72,6 +82,7 @@ class Snapshot:
                 self._record_function(value, f"{place}.{name}")
 
     def _record_class(self, cls: type, place: str) -> None:
+        self.classes.append((cls, place))
         display_only = DISPLAY_ONLY.get(f"{cls.__module__}.{cls.__qualname__}", set())
         for name, value in list(vars(cls).items()):
             if name in display_only:
@@ -106,6 +117,10 @@ class Snapshot:
         """Guard torch's global hook tables, which the loop inspector relies on (hook_guard.py)."""
         self.torch_hooks = HookGuard()
 
+    def watch_torch_setters(self) -> None:
+        """Let torch's own code rebind names in the watched torch modules (torch_setters.py)."""
+        self.setters = SetterWatch([module for name, module in self.modules.items() if name in WATCHED_TORCH])
+
     def changes(self, limit: int = 5) -> list[str]:
         """Plain-words list of what differs now, empty when nothing was replaced."""
         found = [] if self.torch_hooks is None else self.torch_hooks.changes()
@@ -117,6 +132,9 @@ class Snapshot:
             for name, value in list(vars(obj).items()):
                 if callable(value) and before.get(name, _MISSING) is not value and hasattr(type(obj), name):
                     found.append(f"`{place}.{name}` was replaced")
+        found += self.shadows.changes()
+        if self.setters is not None:
+            found += self.setters.changes()
         if (sys.gettrace(), sys.getprofile()) != self.trace:
             found.append("a trace or profile hook was installed (sys.settrace / sys.setprofile)")
         for name, module in self.modules.items():
@@ -124,17 +142,25 @@ class Snapshot:
                 found.append(f"module `{name}` was replaced in sys.modules")
         if self._quick.unchanged():
             return found
-        for owner, place, name, value in self.entries:
+        accepted = False
+        for number, (owner, place, name, value) in enumerate(self.entries):
             if len(found) >= limit:
                 break
             if name in FUNCTION_PARTS:
                 now = getattr(owner, name, _MISSING)
             else:
                 now = vars(owner).get(name, _MISSING)
-            if now is not value and not _is_torch_step_wrapper(now, value):
-                what = "was deleted" if now is _MISSING else "was replaced"
-                found.append(f"`{place}` had its {name} changed" if name in FUNCTION_PARTS
-                             else f"`{place}.{name}` {what}")
+            if now is value or _is_torch_step_wrapper(now, value):
+                continue
+            if self.setters is not None and self.setters.made_by_torch(owner, name, now):
+                self.entries[number] = (owner, place, name, now)  # torch's own doing: the new normal
+                accepted = True
+                continue
+            what = "was deleted" if now is _MISSING else "was replaced"
+            found.append(f"`{place}` had its {name} changed" if name in FUNCTION_PARTS
+                         else f"`{place}.{name}` {what}")
+        if accepted:
+            self._quick = _QuickCheck(self.entries)
         return found
 
 
@@ -256,38 +282,25 @@ def _describe(value) -> str:
     return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
 
 
-class GraderState:
-    """The grader's own module-level data (caches, registries) as the last instructor
-    cell left it, put back before the next instructor cell runs.
-
-    Replacing functions is caught by `Snapshot`; this covers the other way to fake a
-    pass: writing a forged entry into the grader's data, such as a passing Report in
-    the inspector's cache. Learner cells may legitimately fill that cache (a
-    self-check does), so instead of flagging changes we undo them: whatever a learner
-    cell did to the grader's data never reaches a test cell. Objects *inside* the
-    containers are not copied; the inspector keeps its reports immutable for that.
-    """
-
-    def __init__(self):
-        self.saved: list[tuple[object, str, object, object]] = []  # module, name, container, copy
-
-    def capture(self) -> None:
-        self.saved = []
-        for name, module in list(sys.modules.items()):
-            if not (isinstance(module, types.ModuleType) and name.startswith("autograder")):
-                continue
-            for attr, value in list(vars(module).items()):
-                if type(value) in (dict, list, set) or _is_ordered_dict(value):
-                    self.saved.append((module, attr, value, value.copy()))
-
-    def restore(self) -> None:
-        for module, attr, container, copy in self.saved:
-            setattr(module, attr, container)
-            if isinstance(container, list):
-                container[:] = copy
-            else:
-                container.clear()
-                container.update(copy)
+def _grader_objects(modules: dict[str, types.ModuleType]) -> list[tuple[object, str]]:
+    """The grader's and the course's own objects that live in their modules (the exercise
+    specs in `EXERCISES`, say), directly or in a module-level container."""
+    found, seen = [], set()
+    for name, module in modules.items():
+        if not name.startswith(("autograder", "course_helpers")):
+            continue
+        for attr, value in list(vars(module).items()):
+            items = [(value, f"{name}.{attr}")]
+            if type(value) in (dict, list, tuple, set) or _is_ordered_dict(value):
+                members = value.items() if isinstance(value, dict) else enumerate(value)
+                items = [(item, f"{name}.{attr}[{key!r}]") for key, item in members]
+            for item, place in items:
+                kind = type(item)
+                if id(item) in seen or _is_code_like(item) or not kind.__module__.startswith(("autograder", "course_helpers")):
+                    continue
+                seen.add(id(item))
+                found.append((item, place))
+    return found
 
 
 def _is_ordered_dict(value) -> bool:

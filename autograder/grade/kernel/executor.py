@@ -12,12 +12,11 @@ scoring reads.
 Each cell gets a time limit (SIGALRM raises `CellTimeoutError`, a BaseException
 so `except Exception` in learner code does not swallow it; the worker kills the
 process if even that is ignored). After every cell the integrity snapshot is
-compared (integrity.py); the result of each cell is sent to the worker at once,
-so a process that dies later loses nothing already graded.
+compared (integrity.py); each cell's `CellRecord` is sent to the worker at once, so
+a process that dies later loses nothing already graded. A cell stopped by its time
+limit or by the memory limit says so in its record (`Stop`), not only in its outputs.
 """
 import io
-import json
-import os
 import signal
 import sys
 import time
@@ -27,7 +26,9 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from autograder.grade import integrity
+from autograder.grade.kernel import integrity
+from autograder.grade.kernel.grader_state import GraderState
+from autograder.record.run import MEMORY_WORDS, CellRecord, Job, Stop, StopKind
 
 
 STREAM_LIMIT = 1_000_000  # characters of printed text kept per cell
@@ -140,50 +141,63 @@ def make_shell() -> GradingShell:
     return GradingShell.instance(config=config)
 
 
-def run_cells(shell: GradingShell, cells: list[dict], cell_timeout: float, send,
-              snapshot: "integrity.Snapshot") -> None:
-    """Run `cells` ({"index", "source", "trusted"}) in order, sending one message per cell.
+def run_cells(shell: GradingShell, job: Job, send, snapshot: "integrity.Snapshot") -> None:
+    """Run the job's cells in order, sending `{"start": index}` before and one
+    CellRecord (as data) after each; stop after a cell that tampered.
 
-    `trusted` cells hold instructor source restored from the gradebook; the names
-    they bind to grader or torch objects must not be rebound by learner cells.
+    `trusted` cells hold instructor source restored from the gradebook; the names they
+    bind to grader or torch objects must not be rebound by learner cells, and whatever a
+    learner cell did to the grader's own data is undone before one runs.
     The functions this loop uses are bound to locals before any learner code runs,
     so replacing them in their modules cannot change a run already under way.
     """
     run_cell, changes, rebound, watched = shell.run_cell, snapshot.changes, integrity.rebound, integrity.watched_bindings
-    recorder, now, dumps = RECORDER, time.monotonic, json.dumps
+    recorder, now, limits = RECORDER, time.monotonic, job.limits
     sys.stdout, sys.stderr = _StreamWriter("stdout"), _StreamWriter("stderr")
-    signal.signal(signal.SIGALRM, _raise_timeout(cell_timeout))
+    signal.signal(signal.SIGALRM, _raise_timeout(limits.cell_seconds))
     bindings: dict = {}
-    grader_state = integrity.GraderState()
+    grader_state = GraderState()
     grader_state.capture()
-    restore, capture = grader_state.restore, grader_state.capture
-    for number, cell in enumerate(cells, start=1):
-        send(dumps({"start": cell["index"]}))
-        if cell["trusted"]:
+    restore, capture, edited = grader_state.restore, grader_state.capture, grader_state.edited
+    for number, cell in enumerate(job.cells, start=1):
+        send({"start": cell.index})
+        if cell.trusted:
             restore()  # a learner cell's writes into the grader's caches never reach a test
         recorder.begin(number)
-        started = now()
-        signal.setitimer(signal.ITIMER_REAL, cell_timeout, 1.0)
+        started, failure = now(), None
+        signal.setitimer(signal.ITIMER_REAL, limits.cell_seconds, 1.0)
         try:
-            result = run_cell(cell["source"], store_history=True)
+            result = run_cell(cell.source, store_history=True)
             signal.setitimer(signal.ITIMER_REAL, 0)
-            if not result.success and not any(o["output_type"] == "error" for o in recorder.outputs):
+            if not result.success:
                 failure = result.error_before_exec or result.error_in_exec
-                recorder.error(type(failure).__name__, str(failure), [repr(failure)])
-        except BaseException as failure:  # a timeout landing inside IPython's own code
+                if not any(o["output_type"] == "error" for o in recorder.outputs):
+                    recorder.error(type(failure).__name__, str(failure), [repr(failure)])
+        except BaseException as raised:  # a timeout landing inside IPython's own code
             signal.setitimer(signal.ITIMER_REAL, 0)
-            recorder.error(type(failure).__name__, str(failure), [repr(failure)])
+            failure = raised
+            recorder.error(type(raised).__name__, str(raised), [repr(raised)])
         seconds = now() - started
         _close_figures()
-        tampering = changes() + ([] if cell["trusted"] else rebound(shell.user_ns, bindings))
-        if cell["trusted"]:
+        tampering = changes() + ([] if cell.trusted else rebound(shell.user_ns, bindings) + edited())
+        if cell.trusted:
             bindings = watched(shell.user_ns)
             capture()
-        send(dumps({"cell": cell["index"], "outputs": recorder.outputs, "count": number,
-                    "seconds": round(seconds, 3), "tampering": tampering}))
+        record = CellRecord(cell.index, recorder.outputs, number, round(seconds, 3),
+                            stop=_stopped_by(failure, limits), tampering=tampering)
+        send({"cell": record.to_dict()})
         if tampering:
             break
-    send(dumps({"done": True}))
+
+
+def _stopped_by(failure, limits) -> Stop | None:
+    """A cell stopped by its time limit or by the memory limit (not by its own error)."""
+    if isinstance(failure, CellTimeoutError):
+        return Stop(StopKind.TIMEOUT, f"did not finish within its time limit ({limits.cell_seconds:g} s)")
+    if isinstance(failure, MemoryError) or any(word in str(failure) for word in MEMORY_WORDS):
+        return Stop(StopKind.MEMORY, "ran out of memory: it used more than the memory limit "
+                                     f"({limits.memory_bytes / 1024 ** 2:g} MiB)")
+    return None
 
 
 def _raise_timeout(limit: float):
@@ -201,15 +215,3 @@ def _close_figures() -> None:
             pyplot.close("all")
         except Exception:
             pass
-
-
-def write_files(files: dict[str, bytes]) -> None:
-    """The learner's other submitted files and the assignment's released files,
-    into the private working folder (what nbgrader's autograded folder holds)."""
-    for relative, content in files.items():
-        path = os.path.normpath(relative)
-        if path.startswith("..") or os.path.isabs(path):
-            continue
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(content)

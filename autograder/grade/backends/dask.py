@@ -3,19 +3,18 @@
 Why Dask: universities already run clusters (SLURM, PBS, Kubernetes behind
 JupyterHub); Dask's distributed scheduler reaches all of them (`dask-jobqueue`,
 `dask-kubernetes`) and a laptop too. Dask only carries the jobs: each submission
-travels to a Dask worker as data (the job dict: cells and files; no shared
-filesystem assumed), is graded there by the same isolated worker process as on
-this machine (pool.run_here: worker.py, sandbox.py, the same limits), and its
-result comes back as data. The gradebook, feedback and reports are written here
-only, by the pipeline, exactly as for the local pool.
+travels to a Dask worker as data (a `record.run.Job`: cells and files; no shared
+filesystem assumed), is graded there by the same walled-in worker process as on this
+machine (local.run_here), and its `Run` comes back as data. The gradebook, feedback
+and reports are written here only, exactly as for the local pool.
 
-Faults:
-- a Dask worker that dies or is removed mid-batch: the scheduler runs its jobs
-  again on another worker; each result is taken once, as soon as it exists;
-- a scheduler that cannot be reached: `ClusterError`, one line, before anything
-  is written;
-- a Dask worker without the course package: named (at the start, and whenever a job
-  lands on one), and its jobs go to the workers that have it.
+What Dask does for us: a worker that dies or is removed mid-batch has its tasks run
+again elsewhere by the scheduler, and a task that fails is resubmitted (`retries=`);
+`WarmGrader`, a worker plugin, starts warming each worker's grading worker as soon as
+it joins, workers that join later included. What we add: a scheduler that cannot be
+reached is a `ClusterError`, one line, before anything is written; a worker without
+the course package is named (at the start, and whenever a job lands on one), and its
+jobs go to the workers that have it.
 """
 import pickle
 import queue
@@ -23,46 +22,62 @@ import sys
 import threading
 import uuid
 
-from autograder.grade.pool import failed
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from autograder.record.run import Job, Run
 
 CONNECT_SECONDS = 10
-RESUBMITS = 2  # a job whose result was lost with its worker is sent again, at most this often
+RETRIES = 2  # a task that failed is run again this often, by Dask
 WORKER_WAIT_SECONDS = 30
-PACKAGE_CHECK = "autograder.grade.worker:__name__"
+PACKAGE_CHECK = "autograder.grade.kernel.worker:__name__"
 
 
 class ClusterError(Exception):
     """The cluster cannot grade: unreachable, no workers, or none with the course package."""
 
 
+class WarmGrader(WorkerPlugin):
+    """On every Dask worker, now and as it joins: start warming a grading worker, so the
+    first notebook there does not wait 4 s for torch. Travels by value, and does nothing
+    on a worker without the course package (that worker is named elsewhere)."""
+    idempotent = True
+    name = "training-loop-course-warm-grader"
+
+    def setup(self, worker) -> None:
+        try:
+            from autograder.grade.backends import local
+        except ImportError:
+            return
+        local.warm_up_soon()
+
+
 class _Call:
-    """`grade_there(job, cover)`, run by unpickling: the Dask task is the standard
+    """`grade_there(job bytes, cover)`, run by unpickling: the Dask task is the standard
     library's `pickle.loads` of these bytes, so a worker without the course package can
     still load the task (and say what it lacks) instead of dying on it."""
 
-    def __init__(self, job: dict, cover: list[str]):
-        self.job, self.cover = job, cover
+    def __init__(self, job: Job, cover: list[str]):
+        self.job, self.cover = pickle.dumps(job), cover
 
     def __reduce__(self):
         return grade_there, (self.job, self.cover)
 
 
-def grade_there(job: dict, cover: list[str]) -> dict:
-    """Runs on a Dask worker; travels by value (cloudpickle), not as a name to import."""
+def grade_there(job: bytes, cover: list[str]):
+    """Runs on a Dask worker; travels by value (cloudpickle), not as a name to import.
+    Gives (Run, how the worker is walled in), or {"missing_package": address, "error"}."""
     from distributed import get_worker
-    address = get_worker().address
+    worker = get_worker()
     try:
-        from autograder.grade import pool
+        from autograder.grade.backends import local
     except ImportError as error:
-        return {"missing_package": address, "error": f"{type(error).__name__}: {error}"}
-    result = pool.run_here(job, cover + [get_worker().local_directory])
-    result["dask_worker"] = address
-    return result
+        return {"missing_package": worker.address, "error": f"{type(error).__name__}: {error}"}
+    return local.run_here(pickle.loads(job), cover + [worker.local_directory])
 
 
 def connect(address: str):
     """A client of the scheduler at `address`, with at least one worker that has the
-    course package; the others are named on stderr."""
+    course package (the others are named on stderr) and WarmGrader on every worker."""
     try:
         from distributed import Client
     except ImportError:
@@ -84,20 +99,19 @@ def connect(address: str):
     if lacking:
         print(f"Dask worker(s) without the course package, given no notebooks: {_listing(lacking)}",
               file=sys.stderr)
-    warm_up_workers(client, lacking)
+    _by_value()
+    try:
+        client.register_plugin(WarmGrader())
+    except Exception as error:  # only a head start: the jobs warm their workers themselves
+        print(f"Dask workers could not start warming up ({type(error).__name__}: {error})", file=sys.stderr)
     return client
 
 
-def warm_up_workers(client, lacking: dict) -> None:
-    """Each Dask worker with the package starts warming its grading worker now (4 s of
-    CPU), while this machine reads the course and prepares the first notebook."""
-    workers = [address for address in client.scheduler_info(n_workers=-1)["workers"] if address not in lacking]
-    if workers:
-        from autograder.grade.pool import warm_up_soon
-        try:
-            client.run(warm_up_soon, workers=workers, on_error="return")
-        except Exception:  # only a head start: the jobs warm their workers themselves
-            pass
+def _by_value() -> None:
+    """This module's code travels to the workers by value: the task and the plugin load
+    there even where the course package is missing."""
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def workers_without_package(client) -> dict[str, str]:
@@ -118,11 +132,11 @@ def _listing(lacking: dict[str, str]) -> str:
 
 
 class DaskRunner:
-    """The pool.Runner for a Dask cluster: one Dask task per job."""
+    """The runner for a Dask cluster: one Dask task per job."""
 
     def __init__(self, client, cover: list[str]):
         import cloudpickle
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])  # grade_there travels as code
+        _by_value()
         self.dumps = cloudpickle.dumps
         self.client, self.cover = client, cover
         self.results: queue.Queue = queue.Queue()
@@ -130,13 +144,7 @@ class DaskRunner:
         self.lacking = dict(workers_without_package(client))
         self.good = self._with_package()
         self.pending: dict[str, tuple] = {}  # Dask key -> (our key, job, future), until its result is taken
-        self.resubmitted: dict = {}  # our key -> times sent again
         self.lock = threading.Lock()
-
-    @classmethod
-    def opener(cls, client):
-        """What pipeline.grade_assignment calls to open the runner: (size, cover) -> runner."""
-        return lambda size, cover: cls(client, cover)
 
     def _with_package(self) -> list[str]:
         return [address for address in self.client.scheduler_info(n_workers=-1)["workers"]
@@ -152,59 +160,46 @@ class DaskRunner:
         except Exception:
             return max(1, len(self.good))
 
-    def submit(self, key, job: dict) -> None:
+    def submit(self, key, job: Job) -> None:
         """The job goes preferably to workers known to have the course package (others,
         should all of those die; a job landing on one without it comes back, see _done)."""
         where = {"workers": self.good, "allow_other_workers": True} if self.good else {}
-        future = self.client.submit(pickle.loads, self.dumps(_Call(job, self.cover)),
+        future = self.client.submit(pickle.loads, self.dumps(_Call(job, self.cover)), retries=RETRIES,
                                     key=f"grade-{key}-{uuid.uuid4().hex[:8]}", pure=False, **where)
         with self.lock:
             self.pending[future.key] = (key, job, future)
         future.add_done_callback(self._done)
 
     def _done(self, future) -> None:
-        """Called once per task, in a thread of Dask's: take the result, or say why there is none."""
+        """Called once per task, in a thread of Dask's: take the Run, or say why there is none."""
         with self.lock:
             entry = self.pending.pop(future.key, None)
         if entry is None:
             return
         key, job, _ = entry
         try:
-            result = future.result()
-            if "missing_package" in result:
-                self._without_package(key, job, result)
+            answer = future.result()
+            if isinstance(answer, dict) and "missing_package" in answer:
+                self._without_package(key, job, answer)
                 return
-        except BaseException as error:  # KilledWorker (it killed workers again and again), a lost result, ...
-            if type(error).__name__ != "KilledWorker" and self._again(key, job):
-                return  # its worker vanished with the result: graded again elsewhere
-            result = failed(f"the Dask cluster could not grade this notebook ({type(error).__name__}: "
-                            f"{' '.join(str(error).split())[:200]})")
+            run, walls = answer
+            self.walls = walls or self.walls
+        except BaseException as error:  # it failed again after its retries, or killed workers again and again
+            run = Run.failed(f"the Dask cluster could not grade this notebook ({type(error).__name__}: "
+                             f"{' '.join(str(error).split())[:200]})")
         finally:
             future.release()
-        self.walls = result.pop("worker_walls", None) or self.walls
-        result.pop("dask_worker", None)
-        self.results.put((key, result))  # always one answer per job: the batch never waits forever
+        self.results.put((key, run))  # always one answer per job: grading never waits forever
 
-    def _again(self, key, job: dict) -> bool:
-        """Send a job once more (at most RESUBMITS times); False if that is not possible."""
-        if self.resubmitted.get(key, 0) >= RESUBMITS:
-            return False
-        self.resubmitted[key] = self.resubmitted.get(key, 0) + 1
-        try:
-            self.submit(key, job)
-        except Exception:  # the client itself is gone
-            return False
-        return True
-
-    def _without_package(self, key, job: dict, result: dict) -> None:
-        address = result["missing_package"]
+    def _without_package(self, key, job: Job, answer: dict) -> None:
+        address = answer["missing_package"]
         if address not in self.lacking:
-            self.lacking[address] = result["error"]
-            print(f"Dask worker {address} has no course package ({result['error']}); "
+            self.lacking[address] = answer["error"]
+            print(f"Dask worker {address} has no course package ({answer['error']}); "
                   "its notebooks go to other workers", file=sys.stderr)
         self.good = self._with_package()
         if not self.good:
-            self.results.put((key, failed(f"no Dask worker has the course package ({_listing(self.lacking)})")))
+            self.results.put((key, Run.failed(f"no Dask worker has the course package ({_listing(self.lacking)})")))
             return
         self.submit(key, job)
 
