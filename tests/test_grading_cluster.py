@@ -191,8 +191,12 @@ def test_a_worker_that_joins_later_is_warmed_up_as_it_joins(dask_cluster):
 
 
 def _warming_or_warm() -> bool:
+    """Runs on the Dask worker (this module is not importable there: it travels by value)."""
     from autograder.grade.backends import local
     return bool(local._LAUNCHED or any(local._IDLE.values()))
+
+
+_warming_or_warm.__module__ = "__main__"  # cloudpickle sends a function of __main__ by value
 
 
 def test_a_task_that_fails_is_resubmitted_by_dask(monkeypatch):

@@ -126,18 +126,24 @@ def metadata_changed(nb):
     return nb
 
 
-def test_deleted(nb):
+def one_test_deleted(nb):
     nb.cells.remove(cells_with(nb, grade=True, solution=False)[-1])
     return nb
 
 
 def cells_added(nb):
     nb.cells.insert(3, nbformat.v4.new_code_cell("squares = lambda n: [i * i for i in range(1, n + 1)]"))
-    twin = copy.deepcopy(cells_with(nb, grade=True, solution=False)[0])
-    twin.source = "assert False"
-    nb.cells.append(twin)  # a second cell with a test's grade id
     nb.cells.append(nbformat.v4.new_markdown_cell("An extra note", metadata={"nbgrader": {
         "grade": True, "solution": True, "locked": False, "grade_id": "my_own", "points": 5, "schema_version": 3}}))
+    return nb
+
+
+def a_test_id_twice(nb):
+    """A second cell with a test's grade id: nbgrader overwrites it with empty metadata, its
+    own metadata check then stops the whole run there, and it exits 1."""
+    twin = copy.deepcopy(cells_with(nb, grade=True, solution=False)[0])
+    twin.source = "assert False"
+    nb.cells.append(twin)
     return nb
 
 
@@ -159,9 +165,10 @@ def no_metadata(nb):
 
 
 SUBMISSIONS = {
-    "release": lambda nb: nb, "metadata-changed": metadata_changed, "test-deleted": test_deleted,
+    "release": lambda nb: nb, "metadata-changed": metadata_changed, "test-deleted": one_test_deleted,
     "cells-added": cells_added, "grade-id-renamed": grade_id_renamed, "cell-type-changed": cell_type_changed,
     "no-metadata": no_metadata,
+    "zz-test-id-twice": a_test_id_twice,  # graded last: nbgrader stops there
 }
 OTHER_SOURCES = {"source-itself": "test.ipynb", "other-source": "test-hidden-tests.ipynb",
                  "unrelated-source": "submitted-changed.ipynb", "empty": None}
@@ -196,5 +203,10 @@ def test_submissions_that_do_not_match_their_source_are_scored_as_nbgrader_score
     graded = {student for student, _ in (key for key in expected if key != "autograded")}
     assert graded == set(SUBMISSIONS) | set(OTHER_SOURCES)
     assert ours == expected, {key: (expected.get(key), ours.get(key)) for key in expected if expected[key] != ours.get(key)}
-    # the comparison is between real gradings: the test cells flagged, the release scored as nbgrader does
-    assert expected[("release", "p1")][2] is True and expected[("source-itself", "p1")][0] > 0
+    # the comparison is between real gradings: the untouched release scores 0 with nothing to grade by
+    # hand, the source itself scores its tests and leaves its written answers flagged, and a submission
+    # nbgrader cannot grade (a changed grade id) is failed with every cell flagged
+    assert expected[("release", "p1")][:3] == (0.0, 6.0, False)
+    assert expected[("source-itself", "p1")][:3] == (3.0, 6.0, True)
+    assert all(flag for _, _, flag in expected[("grade-id-renamed", "p1")][3].values())
+    assert code == 1  # the test id twice stops both runs, after every other submission is graded
