@@ -351,7 +351,9 @@ def test_inspector_diagnoses_reach_scores_feedback_and_report(inspected):
     assert ben["test_all_hidden"]["diagnoses"][0]["section"]["heading"] == "Forgetting zero_grad"
     with open(inspected / "reports" / fake.INSPECTED / "class_report.csv") as handle:
         rows = {(row["exercise"], row["diagnosis"]): row for row in csv.DictReader(handle)}
-    assert int(rows[("train_loop", "missing-zero-grad")]["students"]) == 1
+    # ben, and max and uma, whose visible test failed on their own loop before they tampered
+    # (tom and lex tampered first)
+    assert rows[("train_loop", "missing-zero-grad")]["who"] == "ben; max; uma"
 
 
 def test_removing_the_inspectors_hooks_is_tampering_not_a_loop_bug(inspected):
@@ -374,23 +376,45 @@ def test_a_forged_inspector_cache_entry_never_reaches_a_test(inspected):
     assert fake.gradebook_scores(inspected, ["fay"], fake.INSPECTED)["fay"] == {"test_order": 0, "test_all_hidden": 0}
 
 
-def test_torchs_own_settings_are_not_tampering_and_grade_as_the_code_deserves(inspected):
+HONEST_TORCH = ["ida", "kim"]
+# student -> what the tampering reason names (uma and max edit after the visible test ran)
+TAMPERED = {
+    "tom": "`autograder.exercises.train_loop.TrainLoop.teach` was added, hiding `autograder.exercises.base.Exercise.teach`",
+    "lex": "`autograder.exercises.train_loop.TrainLoop.teach` was added, hiding `autograder.exercises.base.Exercise.teach`",
+    "uma": "a Report the grader had cached (in `autograder.api._CACHE`) was edited",
+    "max": "a Report the grader had cached (in `autograder.api._CACHE`) was edited",
+    "ned": "`torch.optim.sgd.SGD.zero_grad` was added, hiding `torch.optim.optimizer.Optimizer.zero_grad`",
+}
+
+
+def check_honest_torch(root: Path, outcome, student: str) -> None:
+    assert fake.gradebook_scores(root, [student], fake.INSPECTED)[student] == {"test_order": 1, "test_all_hidden": 2}
+    assert all(cell["reason"] == "passed" for cell in outcome(root, student)["cells"]), outcome(root, student)
+
+
+def check_tampered(root: Path, outcome, student: str) -> None:
+    """Each loop lacks zero_grad (ned's calls one that does nothing); each learner tried to
+    make it pass without replacing a grader function."""
+    cells = {cell["grade_id"]: cell for cell in outcome(root, student)["cells"]}
+    assert fake.gradebook_scores(root, [student], fake.INSPECTED)[student] == {"test_order": 0, "test_all_hidden": 0}
+    tampered = [cell for cell in cells.values() if cell["cause"] and cell["cause"]["kind"] == "tampering"]
+    assert tampered and all(TAMPERED[student] in cell["reason"] for cell in tampered), cells
+    if student in fake.INSPECTED_EXTRA_CELLS:  # the visible test ran before the edit: it failed on the loop's own bug
+        assert cells["test_order"]["reason"].startswith("failed: [missing-zero-grad]")
+    else:
+        assert len(tampered) == len(cells)
+
+
+@pytest.mark.parametrize("student", HONEST_TORCH)
+def test_torchs_own_settings_are_not_tampering_and_grade_as_the_code_deserves(inspected, student):
     """A correct loop in a notebook that set the default dtype to float64, seeded, set
     threads, print options, deterministic algorithms, matmul precision, anomaly detection
-    and the default device: full marks (it got 0, "torch.Storage was replaced", before)."""
-    assert fake.gradebook_scores(inspected, ["ida"], fake.INSPECTED)["ida"] == {"test_order": 1, "test_all_hidden": 2}
-    assert all(cell["reason"] == "passed" for cell in inspected_outcome(inspected, "ida")["cells"])
+    and the default device (ida: it got 0, "torch.Storage was replaced", before); or cudnn's
+    flags, Python's and numpy's seeds, a warnings filter and a model compiled with
+    torch.compile, which wraps torch's optimizers' methods (kim): full marks."""
+    check_honest_torch(inspected, inspected_outcome, student)
 
 
-@pytest.mark.parametrize("student, what", [
-    ("tom", "`autograder.exercises.train_loop.TrainLoop.teach` was added, hiding `autograder.exercises.base.Exercise.teach`"),
-    ("uma", "a Report the grader had cached (in `autograder.api._CACHE`) was edited")])
-def test_hiding_a_grader_method_or_editing_a_cached_report_is_tampering(inspected, student, what):
-    """Both loops lack zero_grad; both learners tried to make it pass without replacing a function."""
-    cells = {cell["grade_id"]: cell for cell in inspected_outcome(inspected, student)["cells"]}
-    assert fake.gradebook_scores(inspected, [student], fake.INSPECTED)[student] == {"test_order": 0,
-                                                                                     "test_all_hidden": 0}
-    tampered = [cell for cell in cells.values() if cell["cause"] and cell["cause"]["kind"] == "tampering"]
-    assert tampered and all(what in cell["reason"] for cell in tampered), cells
-    if student == "uma":  # the visible test ran before the edit: it failed on the loop's own bug
-        assert cells["test_order"]["reason"].startswith("failed: [missing-zero-grad]")
+@pytest.mark.parametrize("student", sorted(TAMPERED))
+def test_hiding_a_grader_method_or_editing_a_cached_report_is_tampering(inspected, student):
+    check_tampered(inspected, inspected_outcome, student)

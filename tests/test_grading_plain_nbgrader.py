@@ -67,12 +67,44 @@ def test_plain_nbgrader_runs_the_notebook_walled_in(plain):
     assert outcome(plain, "walter")["run"]["walls"].startswith(("namespaces", "weak"))
 
 
+def hidden_code() -> list[str]:
+    """The hidden tests' lines of code (not the lines that are only a string: the diagnosis
+    a test hands over as data, such as its code "missing-zero-grad", is meant to be shown)."""
+    lines = []
+    for test in (fake.HIDDEN_TEST, fake.QUIZ_TEST):
+        block = test.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+        lines += [line.strip() for line in block.splitlines()
+                  if len(line.strip()) >= 12 and not line.strip().startswith(('"', "f\"", "'"))]
+    return lines
+
+
 def test_no_hidden_test_reaches_the_learner_through_the_record(plain):
-    hidden = [line.strip() for line in fake.HIDDEN_TEST.split("### BEGIN HIDDEN TESTS")[1].splitlines()
-              if len(line.strip()) >= 20]
+    hidden = hidden_code()
+    assert any("_secret_reference_run(True)" in line for line in hidden)  # what is looked for is code
     for student in HOSTILE:
         text = json.dumps(outcome(plain, student))
-        assert not [line for line in hidden if line in text], student
+        assert not [line for line in hidden if line in text or json.dumps(line)[1:-1] in text], student
+        assert "_secret" not in text, student
+
+
+@pytest.fixture(scope="module")
+def plain_inspected(tmp_path_factory):
+    """The course whose tests call the real inspector, graded by plain `nbgrader autograde`
+    with the course's steps: torch used honestly, and grader tampering that replaces nothing."""
+    from test_grading import HONEST_TORCH, TAMPERED
+    root = fake.make_inspected_course(tmp_path_factory.mktemp("plain-inspected"), HONEST_TORCH + sorted(TAMPERED),
+                                      extra_config=fake.ISOLATED_STEPS)
+    done = fake.nbgrader(root, "autograde", fake.INSPECTED, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root
+
+
+def test_plain_nbgrader_grades_honest_torch_use_and_names_tampering(plain_inspected):
+    from test_grading import HONEST_TORCH, TAMPERED, check_honest_torch, check_tampered, inspected_outcome
+    for student in HONEST_TORCH:
+        check_honest_torch(plain_inspected, inspected_outcome, student)
+    for student in TAMPERED:
+        check_tampered(plain_inspected, inspected_outcome, student)
 
 
 def test_formgraders_autograde_button_grades_walled_in_with_the_reasons(tmp_path):

@@ -209,3 +209,46 @@ def test_a_report_cached_by_an_earlier_cell_edited_in_place_is_tampering():
     state.restore()  # what the learner cell added is gone before the next test cell
     cached = [value[1] for value in api._CACHE.values()]
     assert any(item is report for item in cached) and not any(item is added for item in cached)
+
+
+def test_torch_compiles_own_wrapping_of_torchs_methods_is_not_tampering(clean):
+    """The first `torch.compile` wraps every optimizer's `_init_group` (on AdamW: a name it
+    inherits from Adam) and `Module.__init__` in torch's own functions that call the very
+    methods they replace. A learner who compiles a model did nothing to the grader."""
+    model = torch.compile(torch.nn.Linear(3, 1), backend="eager")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    for _ in range(2):
+        optimizer.zero_grad()
+        model(torch.ones(4, 3)).sum().backward()
+        optimizer.step()
+    assert clean.changes() == []
+    assert clean.changes() == []  # and it stays so, cell after cell
+
+
+def test_a_wrapper_around_anything_but_the_original_or_of_the_learners_own_is_tampering(clean):
+    """Accepted is only torch's own code wrapping the very method it replaced on a torch class."""
+    import functools
+    original = torch.optim.Optimizer.zero_grad
+
+    def learners_wrapper(self, set_to_none=True):  # holds the original, but is the learner's code
+        return None if self.param_groups else original(self, set_to_none)
+    cases = [
+        # torch's wrapper, around a learner's function that skips clearing the gradients
+        (lambda: setattr(torch.optim.SGD, "zero_grad", torch.compiler.disable(lambda self, set_to_none=True: None)),
+         lambda: delattr(torch.optim.SGD, "zero_grad"),
+         "`torch.optim.sgd.SGD.zero_grad` was added, hiding `torch.optim.optimizer.Optimizer.zero_grad`"),
+        # the learner's wrapper dressed as the original (functools.wraps), or holding it in its closure
+        (lambda: setattr(torch.optim.Optimizer, "zero_grad", functools.wraps(original)(lambda self, *a, **k: None)),
+         lambda: setattr(torch.optim.Optimizer, "zero_grad", original),
+         "`torch.optim.optimizer.Optimizer.zero_grad` was replaced"),
+        (lambda: setattr(torch.optim.Optimizer, "zero_grad", learners_wrapper),
+         lambda: setattr(torch.optim.Optimizer, "zero_grad", original),
+         "`torch.optim.optimizer.Optimizer.zero_grad` was replaced"),
+        # torch's own wrapper of the original, but on a grader class: the grader's code is never swapped
+        (lambda: setattr(Exercise, "teach", torch.compiler.disable(vars(Exercise)["teach"])),
+         lambda: setattr(Exercise, "teach", vars(Exercise)["teach"].__wrapped__),
+         "`autograder.exercises.base.Exercise.teach` was replaced"),
+    ]
+    for change, undo, expected in cases:
+        found = check(clean, change, undo)
+        assert expected in found, (expected, found)

@@ -499,6 +499,35 @@ import autograder.api as api
 for _, cached in list(api._CACHE.values()):
     cached.diagnoses.clear()
 """
+# Written otherwise than the cases above, each: what torch offers every user, used inside the
+# learner's own function and cell (seeds, flags, a compiled model): not tampering ...
+TORCH_USED_OTHERWISE = """\
+import random, warnings
+import numpy as np
+torch.backends.cudnn.deterministic = True
+torch.backends.cudnn.benchmark = False
+random.seed(0)
+np.random.seed(0)
+warnings.filterwarnings("ignore")
+torch.compile(nn.Linear(2, 2), backend="eager")(torch.ones(1, 2))  # torch wraps its optimizers' methods
+"""
+# ... and three ways to fake a pass without replacing a grader function: the exercise's class
+# reached through the registry, given a `teach` with type.__setattr__ ...
+HIDE_TEACH_OTHERWISE = """\
+from autograder.exercises import EXERCISES
+type.__setattr__(type(EXERCISES["train_loop"]), "teach", staticmethod(lambda diagnoses: []))
+"""
+# ... every Report in memory emptied, found by walking the heap (after the visible test) ...
+EMPTY_REPORTS_ON_THE_HEAP = """\
+import gc
+for thing in gc.get_objects():
+    if type(thing).__name__ == "Report" and isinstance(getattr(thing, "diagnoses", None), list):
+        thing.diagnoses[:] = []
+"""
+# ... and a zero_grad that clears nothing, wrapped in torch's own wrapper.
+ZERO_GRAD_DOES_NOTHING = """\
+torch.optim.SGD.zero_grad = torch.compiler.disable(lambda self, set_to_none=True: None)
+"""
 INSPECTED_STUDENTS = {
     "ann": train_body(CORRECT),
     "ben": train_body(MISSING_ZERO_GRAD),
@@ -507,14 +536,19 @@ INSPECTED_STUDENTS = {
     "ida": TORCH_SETTINGS + train_body(CORRECT),
     "tom": HIDE_TEACH + train_body(MISSING_ZERO_GRAD),
     "uma": train_body(MISSING_ZERO_GRAD),
+    "kim": TORCH_USED_OTHERWISE + train_body("torch.set_printoptions(precision=2)\ntorch.set_num_threads(1)\n"
+                                             + CORRECT),
+    "lex": HIDE_TEACH_OTHERWISE + train_body(MISSING_ZERO_GRAD),
+    "max": train_body(MISSING_ZERO_GRAD),
+    "ned": ZERO_GRAD_DOES_NOTHING + train_body(CORRECT),
 }
 # student -> a learner cell put right after the visible test cell
-INSPECTED_EXTRA_CELLS = {"uma": EDIT_CACHED_REPORT}
+INSPECTED_EXTRA_CELLS = {"uma": EDIT_CACHED_REPORT, "max": EMPTY_REPORTS_ON_THE_HEAP}
 
 
-def make_inspected_course(root: Path) -> Path:
+def make_inspected_course(root: Path, students: list[str] | None = None, extra_config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", "30"))
+    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", "30") + extra_config)
     cells = [
         nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn"),
         nbformat.v4.new_code_cell(SOLUTION, metadata=_meta("train_loop", solution=True)),
@@ -528,6 +562,8 @@ def make_inspected_course(root: Path) -> Path:
     nbgrader(root, "generate_assignment", INSPECTED, "--force")
     release = nbformat.read(str(root / "release" / INSPECTED / f"{INSPECTED}.ipynb"), as_version=4)
     for student, source in INSPECTED_STUDENTS.items():
+        if students is not None and student not in students:
+            continue
         nb = nbformat.from_dict(release)
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "train_loop":

@@ -16,8 +16,8 @@ trace and profile hooks; `sys.modules` entries. Names the learner *adds* are
 fine (a new helper on `torch.Tensor` fakes nothing), unless they hide what a base
 class or an object's class defines (shadowing.py: `TrainLoop.teach = ...` hides
 `Exercise.teach`); replacing is not. What torch's own code changes in torch's
-namespace (`torch.set_default_dtype` rebinds `torch.Storage`) is not tampering
-(torch_setters.py). The grader's own data is put back before every test cell, and a
+namespace (`torch.set_default_dtype` rebinds `torch.Storage`) or its classes (the
+first `torch.compile` wraps the optimizers' methods) is not tampering (torch_setters.py). The grader's own data is put back before every test cell, and a
 cached Report edited in place is tampering (grader_state.py).
 
 Limits, said plainly: code running in the same process can, with enough effort
@@ -32,7 +32,7 @@ from operator import attrgetter, is_, itemgetter
 
 from autograder.grade.kernel.hook_guard import HookGuard
 from autograder.grade.kernel.shadowing import ShadowCheck
-from autograder.grade.kernel.torch_setters import SetterWatch
+from autograder.grade.kernel.torch_setters import SetterWatch, wraps_the_original
 
 WATCHED_PREFIXES = ("autograder", "course_helpers", "IPython.core")
 WATCHED_TORCH = ("torch", "torch.nn.modules.module", "torch.optim.optimizer", "torch.autograd",
@@ -142,7 +142,7 @@ class Snapshot:
                 found.append(f"module `{name}` was replaced in sys.modules")
         if self._quick.unchanged():
             return found
-        accepted = False
+        accepted, wrappers = False, []
         for number, (owner, place, name, value) in enumerate(self.entries):
             if len(found) >= limit:
                 break
@@ -150,16 +150,20 @@ class Snapshot:
                 now = getattr(owner, name, _MISSING)
             else:
                 now = vars(owner).get(name, _MISSING)
-            if now is value or _is_torch_step_wrapper(now, value):
+            if now is value:
                 continue
-            if self.setters is not None and self.setters.made_by_torch(owner, name, now):
+            if (self.setters is not None and self.setters.made_by_torch(owner, name, now)) or \
+                    (name not in FUNCTION_PARTS and _is_torchs(owner) and wraps_the_original(now, value)):
                 self.entries[number] = (owner, place, name, now)  # torch's own doing: the new normal
+                wrappers.append((now, f"{place}.{name}"))
                 accepted = True
                 continue
             what = "was deleted" if now is _MISSING else "was replaced"
             found.append(f"`{place}` had its {name} changed" if name in FUNCTION_PARTS
                          else f"`{place}.{name}` {what}")
         if accepted:
+            for wrapper, place in wrappers:  # watched from now on, as what it replaced was
+                self._record_function(wrapper, place)
             self._quick = _QuickCheck(self.entries)
         return found
 
@@ -206,27 +210,10 @@ class _QuickCheck:
         return all(map(is_, chain.from_iterable(map(self.read_parts, self.functions)), self.parts))
 
 
-def _is_torch_step_wrapper(now, original) -> bool:
-    """torch wraps `SomeOptimizer.step` in a profiling wrapper the first time such an
-    optimizer is built: a legitimate replacement, recognised by the wrapper's code
-    object and the original function held in its closure."""
-    optimizer = _get("torch.optim", "Optimizer")
-    code = getattr(now, "__code__", None)
-    if optimizer is None or code is None or "func" not in code.co_freevars:
-        return False
-    if code is not _step_wrapper_code(optimizer):
-        return False
-    return now.__closure__[code.co_freevars.index("func")].cell_contents is original
-
-
-def _step_wrapper_code(optimizer):
-    global _STEP_WRAPPER_CODE
-    if _STEP_WRAPPER_CODE is None:
-        _STEP_WRAPPER_CODE = optimizer.profile_hook_step(lambda *args: None).__code__
-    return _STEP_WRAPPER_CODE
-
-
-_STEP_WRAPPER_CODE = None
+def _is_torchs(owner) -> bool:
+    """A torch module or class (what torch's own wrappers may be accepted on)."""
+    name = owner.__name__ if isinstance(owner, types.ModuleType) else getattr(owner, "__module__", None)
+    return isinstance(owner, (types.ModuleType, type)) and isinstance(name, str) and name.split(".")[0] == "torch"
 
 
 def _is_code_like(value) -> bool:

@@ -5,6 +5,13 @@ DoubleStorage): torch's setters change torch's namespace by design, and a snapsh
 called every rebound torch name tampering accused an honest learner (0/9, "torch.Storage
 was replaced"). A learner's own `torch.allclose = ...` must still count.
 
+The same holds for torch's classes: the first `torch.compile` wraps every optimizer's
+`_init_group` (and `Module.__init__`) in a function of torch's own that calls the very
+method it replaced. `wraps_the_original` accepts exactly that: a function whose code
+lies in torch's package and that holds the object it replaced (as `__wrapped__` or in
+its closure). A learner's own wrapper (code outside torch), or torch's wrapper around
+anything else (`torch.compiler.disable(lambda self: [])`), stays tampering.
+
 So each watched torch module is given, once in the warm worker, a subclass of its module
 type whose `__setattr__` notes every rebinding made from torch's own code (the Python
 frame that set it lies in torch's package; torch's C setters are called from there) and
@@ -19,7 +26,7 @@ import types
 
 class SetterWatch:
     def __init__(self, modules: list[types.ModuleType]):
-        torch_dir = os.path.dirname(os.path.abspath(sys.modules["torch"].__file__)) + os.sep
+        torch_dir = _torch_dir()
         made: dict[tuple[int, str], object] = {}  # held only here and by the setters: no module-level data
         self.made_get, self.watched = made.get, []
         for module in modules:
@@ -47,6 +54,28 @@ class SetterWatch:
 
 
 _NOTHING = object()
+
+
+def wraps_the_original(now, original) -> bool:
+    """Whether `now` is a wrapper torch's own code built around `original` (see above)."""
+    function = getattr(now, "__func__", now)
+    code = getattr(function, "__code__", None)
+    if code is None or not code.co_filename.startswith(_torch_dir()):
+        return False
+    if getattr(function, "__wrapped__", _NOTHING) is original:
+        return True
+    return any(_content(cell) is original for cell in function.__closure__ or ())
+
+
+def _content(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return _NOTHING
+
+
+def _torch_dir() -> str:
+    return os.path.dirname(os.path.abspath(sys.modules["torch"].__file__)) + os.sep
 
 
 def _noting(made: dict, torch_dir: str, set_attribute):
