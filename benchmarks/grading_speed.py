@@ -79,7 +79,7 @@ def grade(course: Path, *options: str) -> tuple[float, int, float]:
 
 # Appended to a copy's nbgrader_config.py: nbgrader's own autograde steps (its Execute), not the course's.
 NBGRADERS_OWN_STEPS = ("\nfrom nbgrader.converters import Autograde as _Autograde\n"
-                       "c.Autograde.autograde_preprocessors = _Autograde.autograde_preprocessors.default_value\n")
+                       "c.Autograde.autograde_preprocessors = _Autograde.class_traits()['autograde_preprocessors'].default()\n")
 
 
 def with_nbgraders_own_steps(course: Path) -> Path:
