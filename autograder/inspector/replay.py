@@ -28,6 +28,13 @@ def _valid(name: str, value) -> bool:
     return math.isfinite(number) and number >= 0.0 and (name != "momentum" or number <= 1.0)
 
 
+def _copied(state) -> dict:
+    """One parameter's optimizer state, its tensors cloned (a deepcopy costs ten times more)."""
+    if not isinstance(state, dict):
+        return copy.deepcopy(state)
+    return {k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in state.items()}
+
+
 class Replay:
     """The given optimizer's class and settings, kept from the start of the run."""
 
@@ -42,7 +49,7 @@ class Replay:
     def state_of(self, optimizer) -> dict:
         """A copy of the optimizer's state for each parameter (by its place), before a step."""
         state = getattr(optimizer, "state", {})
-        return {i: copy.deepcopy(state[p]) for i, p in enumerate(self.params) if p in state}
+        return {i: _copied(state[p]) for i, p in enumerate(self.params) if p in state}
 
     def current(self, optimizer) -> dict:
         """The settings to replay a step with: as given, but for what schedulers move."""
@@ -79,7 +86,7 @@ class Replay:
             optimizer = self.kind(copies, **settings)
             for i, copy_ in enumerate(copies):
                 if i in state:
-                    optimizer.state[copy_] = copy.deepcopy(state[i])
+                    optimizer.state[copy_] = _copied(state[i])
             optimizer.step()
             return [(c.detach() - w.detach()).cpu() for c, w in zip(copies, weights)]
         except Exception:  # an optimizer that cannot be rebuilt this way is not judged by replay
