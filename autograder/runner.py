@@ -116,7 +116,7 @@ def _judge(exercise, function, fixture, trace, outcomes, time_limit, learner_fil
         return first
     part = trace.part(calls[1])
     second = _judge_call(exercise, function, fixture, part, outcomes[1], time_limit, learner_file, False)
-    if not any(d.concern in ("runs", "order", "accumulation") for d in first):
+    if not any(d.concern == "runs" for d in first):
         second += check_left_behind(trace, calls, fixture.params.get("accum_steps", 1))
     seen = {d.code for d in first}
     return first + [d.in_call(2) for d in second if d.code not in seen]

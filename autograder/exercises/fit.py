@@ -13,7 +13,7 @@ from autograder.exercises.evaluate import evaluate
 from autograder.exercises.train_epoch import classifier_fixture, train_epoch
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode, check_validation, validation_forwards
-from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
+from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss, trained_losses
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.updates import check_updates
 from autograder.inspector.validation import check_history, epoch_windows
@@ -79,7 +79,8 @@ class Fit(Exercise):
                 found += check_mean_loss(
                     lists["train_loss"][epoch], batch_losses(trace, "train", trained[0], window=window),
                     "The returned history['train_loss']", f" for epoch {epoch + 1}",
-                    alternatives=(batch_losses(trace, "train", trained[0], window=window, first=True),)
+                    alternatives=(batch_losses(trace, "train", trained[0], window=window, first=True),
+                                  trained_losses(trace, "train", window))
                     + tuple(batch_losses(trace, "train", p, trained=False) for p in measured))
         val_batches = fixture.extra["val_batches"]
         for key, kind in (("val_loss", "loss"), ("val_acc", "acc")):

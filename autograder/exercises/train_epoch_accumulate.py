@@ -13,7 +13,7 @@ from autograder.exercises.train_epoch import PHASE5_LESSONS, classifier_fixture
 from autograder.inspector.accumulation import check_accumulation
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
-from autograder.inspector.numbers import batch_losses, check_mean_loss
+from autograder.inspector.numbers import batch_losses, check_mean_loss, trained_losses
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.updates import check_updates
 from autograder.inspector.values import read_float
@@ -67,6 +67,7 @@ class TrainEpochAccumulate(Exercise):
         found += check_kept_graphs(trace)
         if value is not None:
             found += check_mean_loss(value, batch_losses(trace, "train"), "The returned mean loss",
-                                     accum_steps=k, alternatives=(batch_losses(trace, "train", first=True),))
+                                     accum_steps=k, alternatives=(batch_losses(trace, "train", first=True),
+                                                   trained_losses(trace, "train")))
         return check_contract(trace, found, epochs=[training_passes(trace)], examples=fixture.params["samples"],
                               batch_size=fixture.params["batch_size"], accum_steps=k, several=False)

@@ -17,6 +17,8 @@ from autograder.inspector.trace import Trace
 def check_left_behind(trace: Trace, calls: list, accum_steps: int = 1) -> list[Diagnosis]:
     if len(calls) < 2:
         return []
+    if _stale_inside(training_groups(trace.part(calls[0]))):
+        return []  # the function leaves gradients in `.grad` between its own steps too: named on its own
     groups = training_groups(trace.part(calls[1]))
     if not groups or not groups[0].backwards or not groups[0].backwards[0].stale:
         return []
@@ -29,9 +31,14 @@ def check_left_behind(trace: Trace, calls: list, accum_steps: int = 1) -> list[D
             figure = f": the second call's first step followed a gradient {ratio:.2g}× the size of its own"
     return [diagnosis(
         "gradients-left-behind",
-        f"Called a second time on the same model (the next epoch, as `fit` calls it), your function's first "
-        f"`backward()` began while `.grad` still held gradients from the end of the first call{figure}. "
+        f"Your function's first `backward()` began while `.grad` still held gradients from the end of "
+        f"the first call{figure}. "
         f"They were added to the new epoch's first gradient.", at=group.backwards[0].where)]
+
+
+def _stale_inside(groups) -> bool:
+    """A step group after the first that began on gradients an earlier step had used."""
+    return any(g.backwards and g.backwards[0].stale for g in groups[1:])
 
 
 def _own_gradient(group, shapes, accum_steps):

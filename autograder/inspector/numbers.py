@@ -52,6 +52,13 @@ def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bo
     return sorted(chosen.values(), key=lambda forward: forward.seq)
 
 
+def trained_losses(trace: Trace, split: str, window: tuple | None = None) -> list[Forward]:
+    """Every pass of `split` a backward pass went through, repeats included: what a loop that
+    trains on one batch more than once has computed (its data bug is judged on its own)."""
+    return [f for f in trace.forwards if f.batch is not None and f.batch.split == split and f.trained
+            and value(f) is not None and (window is None or window[0] <= f.seq < window[1])]
+
+
 def means(forwards: list[Forward]) -> tuple[float, float] | None:
     """(plain mean of the batch losses, mean weighted by batch size)."""
     if not forwards:
