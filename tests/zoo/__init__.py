@@ -32,6 +32,7 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, fit_tracked, functional_losses,  # noqa: F401
-                   lead_cases, modes_train_loop, runs, train_epoch, train_loop, updates, validation)
+    from . import (accumulate, correct_shapes, evaluate, fit, fit_logged, fit_tracked,  # noqa: F401
+                   functional_losses, lead_cases, modes_train_loop, runs, schedulers, train_epoch, train_loop,
+                   train_until, updates, validation)
     return list(CASES)
