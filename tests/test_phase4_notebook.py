@@ -363,4 +363,5 @@ def test_the_readme_states_each_phases_graded_points_as_its_notebook_adds_them_u
     assert stated, f"README's row for phase {number} does not say how many graded points it has"
     notebook = nbformat.read(NOTEBOOK_ROOT / phase / f"{phase}.ipynb", as_version=4)
     total = sum(nbgrader_meta(cell)["points"] for cell in notebook.cells if is_test_cell(cell))
-    assert int(stated.group(1)) == total, f"README says {stated.group(1)} points for phase {number}, the notebook has {total}"
+    assert int(stated.group(1)) == total, \
+        f"README says {stated.group(1)} points for phase {number}, the notebook has {total}"

@@ -88,94 +88,39 @@ def looks_at_the_top_of_the_next_epoch(model, loss_fn, optimizer, X, y, target_l
     return losses
 
 
-# -- target-stop-wrong ------------------------------------------------------------------
-@case(E, "target-stop-wrong")
-def never_stops(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    """The target is never looked at: all max_epochs epochs run."""
-    model.train()
-    losses = []
-    for _ in range(max_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+# -- the bugs, switched on one at a time ------------------------------------------------------
+def until(name, *, stop=lambda losses, target: losses[-1] < target, clear=True, train_mode=True,
+          log_the_stopping_epoch=True):
+    """A train_until whose stop rule is `stop(losses so far, target_loss)`, with the chosen bugs switched on."""
+    def train_until(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
+        if train_mode:
+            model.train()
+        losses = []
+        for _ in range(max_epochs):
+            if clear:
+                optimizer.zero_grad()
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            optimizer.step()
+            if stop([*losses, loss.item()], target_loss):
+                if log_the_stopping_epoch:
+                    losses.append(loss.item())
+                break
+            losses.append(loss.item())
+        return losses
+    train_until.__name__ = train_until.__qualname__ = name
+    return train_until
 
 
-@case(E, "target-stop-wrong")
-def stops_while_the_loss_is_high(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    """The comparison the wrong way round: stops after epoch 1."""
-    model.train()
-    losses = []
-    for _ in range(max_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if loss.item() > target_loss:
-            break
-    return losses
+# target-stop-wrong: the target never looked at, the comparison the wrong way round (stops after
+# epoch 1), two epochs in a row below the target asked for (one epoch too late)
+case(E, "target-stop-wrong")(until("never_stops", stop=lambda losses, target: False))
+case(E, "target-stop-wrong")(until("stops_while_the_loss_is_high", stop=lambda losses, target: losses[-1] > target))
+case(E, "target-stop-wrong")(until("waits_for_two_epochs_below",
+                                   stop=lambda losses, target: len(losses) >= 2 and max(losses[-2:]) < target))
 
-
-@case(E, "target-stop-wrong")
-def waits_for_two_epochs_below(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    """Stops only after two epochs in a row below the target: one epoch too late."""
-    model.train()
-    losses = []
-    for _ in range(max_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if len(losses) >= 2 and max(losses[-2:]) < target_loss:
-            break
-    return losses
-
-
-# -- the stop right, something else wrong -------------------------------------------------
-@case(E, "wrong-loss-values")
-def stopping_epoch_left_out(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    """Breaks before appending: the loss that reached the target is missing from the list."""
-    model.train()
-    losses = []
-    for _ in range(max_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        if loss.item() < target_loss:
-            break
-        losses.append(loss.item())
-    return losses
-
-
-@case(E, "missing-zero-grad")
-def no_zero_grad(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    """The gradients pile up; the stop is judged on this run's own losses, so only the pile-up is named."""
-    model.train()
-    losses = []
-    for _ in range(max_epochs):
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if losses[-1] < target_loss:
-            break
-    return losses
-
-
-@case(E, "train-mode-missing")
-def never_calls_train(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
-    losses = []
-    for _ in range(max_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if losses[-1] < target_loss:
-            break
-    return losses
+# the stop right, something else wrong: the stopping epoch's loss left out of the list; the gradients
+# piling up (the stop is judged on this run's own losses, so only the pile-up is named); no model.train()
+case(E, "wrong-loss-values")(until("stopping_epoch_left_out", log_the_stopping_epoch=False))
+case(E, "missing-zero-grad")(until("no_zero_grad", clear=False))
+case(E, "train-mode-missing")(until("never_calls_train", train_mode=False))
