@@ -32,7 +32,7 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, fit_logged, fit_tracked,  # noqa: F401
-                   functional_losses, lead_cases, modes_train_loop, runs, schedulers, train_epoch, train_loop,
-                   train_until, updates, validation)
+    from . import (accumulate, correct_shapes, descent, epoch_boundaries, evaluate, fit, fit_logged,  # noqa: F401
+                   fit_tracked, forward_method, functional_losses, lead_cases, modes_train_loop, runs, schedulers,
+                   train_epoch, train_loop, train_until, training_data, updates, validation)
     return list(CASES)
