@@ -316,7 +316,8 @@ def test_train_until_speaks_of_epochs_never_of_batches():
         if case.exercise == "train_until":
             for d in inspect(case.exercise, case.function).diagnoses:
                 assert "batch" not in f"{d.message} {d.fix}".lower(), (case.name, d.message, d.fix)
-                assert d.section.phase == "04_training_loop", (case.name, d.code, d.section)
+                # phase 4 or a phase before it (phase 3 teaches the sign of a step): never one not yet read
+                assert d.section.phase <= "04_training_loop", (case.name, d.code, d.section)
 
 
 # ---- schedulers at their own cadence: the notebook's claims, and the inspector inside fit ----------

@@ -76,6 +76,14 @@ def stop_after(val_losses: list[float], patience: int) -> int | None:
     return None
 
 
+def steps_per_epoch(first) -> int:
+    """The optimizer steps an epoch makes in the uninterrupted run, when every epoch made as many
+    (else one per training batch): what a resumed or early-stopped run is counted against, so that a
+    loop that steps wrongly in every epoch, diagnosed by fit's checks, is not blamed here again."""
+    steps, epochs = len(first.extra["lrs"]), first.params["epochs"]
+    return steps // epochs if steps and steps % epochs == 0 else first.extra["batches"]
+
+
 def random_states(train_loader) -> list[tuple[str, torch.Tensor]]:
     """(how to get it, the state now) for every generator a run of `train_loader` may draw from."""
     states = [("`torch.get_rng_state()`", torch.get_rng_state())]
@@ -181,7 +189,7 @@ class FitTracked(FitLogged):
         history = history_of(result, params["epochs"])
         val_losses = history["val_loss"] if history else [row.values["val_loss"] for row in uninterrupted]
         return (self.check_resume(function, fixture, uninterrupted, val_losses, time_limit)
-                + self.check_early_stopping(function, params, val_losses, time_limit))
+                + self.check_early_stopping(function, fixture, val_losses, time_limit))
 
     def check_resume(self, function, first, uninterrupted, val_losses, time_limit) -> list:
         params = first.params
@@ -202,14 +210,14 @@ class FitTracked(FitLogged):
         if outcome.error is not None or outcome.timed_out:
             return [diagnosis("resume-differs", f"After {where}, calling your function again with the same "
                                                 f"run_dir {_outcome_words(outcome)}.")]
-        batches, steps = resumed.extra["batches"], len(resumed.extra["lrs"])
+        per_epoch, steps = steps_per_epoch(first), len(resumed.extra["lrs"])
         left = epochs - stop_epoch + 1
-        if steps != left * batches:
+        if steps != left * per_epoch:
             return [diagnosis(
                 "resume-differs",
                 f"After {where}, last.pt held {count(stop_epoch - 1, 'finished epoch')}, so resuming had "
-                f"{count(left, 'epoch')} of {count(batches, 'batch')} left ({left * batches} optimizer steps); "
-                f"the resumed call made {steps}.")]
+                f"{count(left, 'epoch')} left, of {count(per_epoch, 'optimizer step')} each in the uninterrupted "
+                f"run ({left * per_epoch} in all); the resumed call made {steps}.")]
         rows, problem = read_metrics(run_dir)
         if rows is None:
             return [diagnosis("resume-differs", f"After {where} and resumed, {problem}.")]
@@ -226,7 +234,8 @@ class FitTracked(FitLogged):
                                                 f"validation loss so far in last.pt too)")]
         return []
 
-    def check_early_stopping(self, function, params, val_losses, time_limit) -> list:
+    def check_early_stopping(self, function, first, val_losses, time_limit) -> list:
+        params = first.params
         epochs = params["epochs"]
         chosen = next(((p, stop_after(val_losses, p)) for p in range(params["patience"], 0, -1)
                        if (stop_after(val_losses, p) or epochs) < epochs), None)
@@ -242,10 +251,10 @@ class FitTracked(FitLogged):
                   f"lower one, so the run should stop after epoch {stop} of {epochs}")
         if outcome.error is not None or outcome.timed_out:
             return [diagnosis("early-stopping-wrong", f"{should}; your function {_outcome_words(outcome)}.")]
-        batches, steps = run.extra["batches"], len(run.extra["lrs"])
+        per_epoch, steps = steps_per_epoch(first), len(run.extra["lrs"])
         rows, _ = read_metrics(run.extra["run_dir"])
         returned = outcome.result.get("val_loss") if isinstance(outcome.result, dict) else None
-        lengths = {"optimizer steps": (steps, stop * batches)}
+        lengths = {"optimizer steps": (steps, stop * per_epoch)}
         if rows is not None:
             lengths["rows in metrics.csv"] = (len(rows), stop)
         if isinstance(returned, (list, tuple)):

@@ -9,10 +9,14 @@ Where the run should have stopped is read from the run's own losses (the given l
 function's value on each epoch's forward pass), so a bug of order, which changes every
 loss, is never also counted as a wrong stop. Whether the last epoch still makes its update
 is left to the learner: `break` after `optimizer.step()` or before it both stop there.
+Like `train`, it is held to the whole contract (autograder/exercises/contract.py): every
+epoch trains on all of X, each row with its own target, by a descent step of the given
+optimizer.
 The fixtures' target lies where a correct loop stops half-way through its budget
 (tests/test_phase4_notebook.py holds them to it).
 """
 from autograder.diagnoses import diagnosis
+from autograder.exercises.contract import by_update, check_contract
 from autograder.exercises.train_loop import TrainLoop
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
@@ -93,4 +97,6 @@ class TrainUntil(TrainLoop):
         problem = stop_problem([value(f) for f in passes], target, most) if passes else ""
         if problem:
             found.append(diagnosis("target-stop-wrong", problem))
-        return found
+        # an epoch that stopped before its update trained on nothing: by_update counts the epochs that did
+        return check_contract(trace, found, epochs=by_update(trace), examples=fixture.params["samples"],
+                              batch_size=None)

@@ -22,7 +22,7 @@ FIELDS = ["epoch", "train_loss", "val_loss", "val_acc", "lr", "checkpoint"]
 
 
 def logged(name, *, best_by="val_loss", keys=("epochs", "lr", "seed", "torch_version"), first_epoch=1,
-           checkpoint="best.pt"):
+           checkpoint="best.pt", train=_train):
     """A fit_logged with the chosen bugs switched on (the defaults are correct)."""
     def fit_logged(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir):
         run_dir = Path(run_dir)
@@ -36,7 +36,7 @@ def logged(name, *, best_by="val_loss", keys=("epochs", "lr", "seed", "torch_ver
             writer = csv.DictWriter(handle, fieldnames=FIELDS)
             writer.writeheader()
             for epoch in range(first_epoch, first_epoch + epochs):
-                train_loss = _train(model, train_loader, loss_fn, optimizer)
+                train_loss = train(model, train_loader, loss_fn, optimizer)
                 val_loss, val_acc = _validate(model, val_loader, loss_fn)
                 for key, number in zip(history, (train_loss, val_loss, val_acc)):
                     history[key].append(number)
@@ -113,3 +113,38 @@ case(E, "metrics-log-wrong", "best-checkpoint-wrong")(logged("epochs_numbered_fr
 case(E, "metrics-log-wrong")(logged("checkpoint_column_names_last_pt", checkpoint="last.pt"))
 case(E, "config-missing")(logged("config_without_the_seed", keys=("epochs", "lr", "torch_version")))
 case(E, "config-missing")(logged("config_without_the_learning_rate", keys=("epochs", "seed", "torch_version")))
+
+
+# -- fit's contract, inside a logged run (the files right, the training wrong) ---------------------
+def _all_but_the_last_batch(model, loader, loss_fn, optimizer):
+    """Meant as "the last batch is smaller, skip it": its examples are never trained on."""
+    model.train()
+    losses = []
+    for index, (x, y) in enumerate(loader):
+        if index == len(loader) - 1:
+            break
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
+def _labels_one_batch_late(model, loader, loss_fn, optimizer):
+    """Each batch's inputs trained against the labels of the batch before (the first pairs with itself)."""
+    model.train()
+    losses, previous = [], None
+    for x, y in loader:
+        labels = y if previous is None or len(previous) != len(y) else previous
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        previous = y
+    return sum(losses) / len(losses)
+
+
+case(E, "skipped-training-data")(logged("skips_the_last_training_batch", train=_all_but_the_last_batch))
+case(E, "labels-mismatched")(logged("labels_one_batch_late", train=_labels_one_batch_late))

@@ -31,7 +31,7 @@ def loader_state(loader):
 def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, restore_best=True,
             restore_loader=True,
             save_last="every epoch", resume_epoch_offset=0, patience_offset=0,
-            best_by="val_loss", config_keys=("epochs", "lr", "patience", "seed", "torch_version"),
+            best_by="val_loss", config_keys=("epochs", "lr", "patience", "seed", "torch_version"), train=_train,
             lr_column=None, checkpoint_name="best.pt", rows_from=1, best_epoch_offset=0, save_best="state_dict",
             last_keys=("model", "optimizer", "epoch", "rng", "cuda_rng", "loader_rng", "best_loss", "best_epoch",
                        "since", "history")):
@@ -64,7 +64,7 @@ def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, 
                   "seed": torch.initial_seed(), "torch_version": torch.__version__}
         (run_dir / "config.json").write_text(json.dumps({k: config[k] for k in config_keys}))
         for epoch in range(start, epochs + 1):
-            train_loss = _train(model, train_loader, loss_fn, optimizer)
+            train_loss = train(model, train_loader, loss_fn, optimizer)
             val_loss, val_acc = _validate(model, val_loader, loss_fn)
             history["train_loss"].append(train_loss)
             history["val_loss"].append(val_loss)
@@ -261,3 +261,36 @@ case(E, "last-checkpoint-wrong", "resume-differs")(
 case(E, "early-stopping-wrong")(tracked("one_epoch_too_patient", patience_offset=1))  # one epoch too patient
 case(E, "early-stopping-wrong")(tracked("one_epoch_too_eager", patience_offset=-1))  # one epoch too eager
 case(E, "early-stopping-wrong")(tracked("patience_ignored", patience_offset=100))  # never stops early
+
+
+# -- fit's contract, inside a tracked run (the files and the resume right, the training wrong) ------
+def _ascends(model, loader, loss_fn, optimizer):
+    """backward() on the negated loss (a sign copied from a reward): every step goes uphill."""
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        (-loss).backward()
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader)
+
+
+def _every_batch_twice(model, loader, loss_fn, optimizer):
+    """Two updates on each batch, "to learn faster": each example is trained on twice an epoch."""
+    model.train()
+    losses = []
+    for x, y in loader:
+        for repeat in range(2):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if repeat == 0:
+                losses.append(loss.item())  # the batch's loss, as first measured
+    return sum(losses) / len(losses)
+
+
+case(E, "update-climbs")(tracked("climbs_the_loss", train=_ascends))
+case(E, "repeated-training-data", "wrong-step-count")(tracked("trains_every_batch_twice", train=_every_batch_twice))

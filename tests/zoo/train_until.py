@@ -2,8 +2,11 @@
 
 Correct shapes first (a `break` after the step or before it, a `while` whose condition
 holds the target, a `return` inside the loop, `F.mse_loss`), then each way of stopping
-at the wrong epoch, and loop bugs the stop must not be blamed for.
+at the wrong epoch, and loop bugs the stop must not be blamed for; last, train's whole
+contract (all of X each epoch, each row with its own target, a descent step), with a
+reordering of the rows that keeps the pairs.
 """
+import torch
 import torch.nn.functional as F
 
 from . import case
@@ -124,3 +127,71 @@ case(E, "target-stop-wrong")(until("waits_for_two_epochs_below",
 case(E, "wrong-loss-values")(until("stopping_epoch_left_out", log_the_stopping_epoch=False))
 case(E, "missing-zero-grad")(until("no_zero_grad", clear=False))
 case(E, "train-mode-missing")(until("never_calls_train", train_mode=False))
+
+
+# -- the whole contract, as train's (autograder/exercises/contract.py) -------------------------------
+@case(E)
+def new_row_order_every_epoch(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
+    """Rows reordered together with their targets: still every row once, each with its own target."""
+    model.train()
+    losses = []
+    for epoch in range(max_epochs):
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(epoch))
+        optimizer.zero_grad()
+        loss = loss_fn(model(X[order]), y[order])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if losses[-1] < target_loss:
+            break
+    return losses
+
+
+@case(E, "skipped-training-data")
+def every_other_row(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
+    """Meant as "half the rows, twice as fast": the other half is never seen."""
+    model.train()
+    losses = []
+    while len(losses) < max_epochs:
+        optimizer.zero_grad()
+        loss = loss_fn(model(X[::2]), y[::2])
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+        if losses[-1] < target_loss:
+            break
+    return losses
+
+
+@case(E, "labels-mismatched")
+def targets_read_backwards(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
+    model.train()
+    losses = []
+    targets = y.flip(0)  # meant to reverse the data set: only the targets were turned round
+    for _ in range(max_epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if losses[-1] < target_loss:
+            break
+    return losses
+
+
+@case(E, "update-climbs")
+def maximize_switched_on(model, loss_fn, optimizer, X, y, target_loss, max_epochs):
+    """Copied from a script that maximised a reward: the optimizer now climbs the loss."""
+    for group in optimizer.param_groups:
+        group["maximize"] = True
+    model.train()
+    losses = []
+    for _ in range(max_epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if losses[-1] < target_loss:
+            break
+    return losses
