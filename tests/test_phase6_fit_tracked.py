@@ -304,6 +304,7 @@ def test_a_resume_that_saves_only_the_cpu_generator_fails_on_a_gpu(simulated_gpu
     assert inspect("fit_tracked", cpu_only, hidden=hidden).codes == ["last-checkpoint-wrong", "resume-differs"]
     message = inspect("fit_tracked", cpu_only, hidden=hidden).diagnoses[0].message
     assert "`torch.cuda.get_rng_state_all()` (1 CUDA device)" in message
+    assert "a run on a GPU cannot be resumed exactly" in message  # what this lack costs, said as such
     saved_not_set = tracked("cuda_state_saved_never_set", restore_rng=False)
     assert inspect("fit_tracked", saved_not_set, hidden=hidden).codes == ["resume-differs"]
 

@@ -171,13 +171,17 @@ class FitTracked(FitLogged):
                     for d in nested for k, v in d.items()),
         }.items() if not there]
         states = missing_states(state, fixture.args[1])
+        only_gpu = not lacking and bool(states) and all("cuda" in name for name in states)
         if states:
             lacking.append(f"the random state{'s' if len(states) > 1 else ''} {' and '.join(states)}")
         if lacking:
+            # the fixtures run on the CPU: a missing GPU state shows in a learner's own GPU runs, not in this one
+            why = ("so a run on a GPU cannot be resumed exactly from it: dropout there draws its masks from the "
+                   "GPU's generator" if only_gpu
+                   else "so the run cannot be resumed exactly from it")
             return [diagnosis("last-checkpoint-wrong",
                               f"After a run of {count(params['epochs'], 'epoch')}, last.pt holds the keys "
-                              f"{sorted(map(str, state))[:10]} but not {'; '.join(lacking)}, so the run cannot be "
-                              f"resumed exactly from it.")]
+                              f"{sorted(map(str, state))[:10]} but not {'; '.join(lacking)}, {why}.")]
         return []
 
     # -- the follow-up runs: stopped part-way and resumed; early stopping --------------------
