@@ -292,6 +292,29 @@ def test_the_train_until_solution_passes_and_its_fixtures_stop_half_way(notebook
     assert min(report.curve[:-1]) >= report.params["target_loss"] > report.curve[-1]
 
 
+def test_the_example_in_the_train_until_task_stops_at_the_epoch_the_demo_prints(notebook):
+    """The task says: on the noisy line, lr 0.3, target_loss=0.02, max_epochs=40, train_until returns as many
+    losses as the demo before it prints. Run the notebook's own cells (its data, fit_line, the demo) and the
+    solution, and hold the text to it."""
+    import torch
+    from torch import nn
+
+    def cell_with(text):
+        (cell,) = [c for c in notebook.cells if c.cell_type == "code" and text in c.source]
+        return cell.source
+
+    namespace = {"torch": torch, "nn": nn, "np": __import__("numpy"), "device": torch.device("cpu")}
+    for text in ("X = torch.linspace(-1, 1, 100)", "def fit_line(", "stop = next("):
+        exec(compile(cell_with(text), "<phase 4>", "exec"), namespace)
+    task = cell_by_grade_id(notebook, "train_until_instructions").source
+    assert "lr 0.3, `target_loss=0.02` and `max_epochs=40`" in task and namespace["target"] == 0.02
+    torch.manual_seed(0)  # as fit_line makes its model
+    model = nn.Linear(1, 1)
+    losses = until_namespace(notebook)["train_until"](model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.3),
+                                                      namespace["X"], namespace["y"], 0.02, 40)
+    assert 1 < len(losses) == namespace["stop"] < 40
+
+
 @pytest.mark.parametrize("name, line, broken, overrides", [
     ("never stops", "if losses[-1] < target_loss:\n            break", "pass", {}),
     ("stops while the loss is high", "if losses[-1] < target_loss:", "if losses[-1] > target_loss:", {}),
