@@ -294,6 +294,11 @@ _ALL = [
          "Count the epochs since the lowest validation loss so far and stop once `patience` epochs in a row "
          "brought no lower one; with `patience=None`, never stop early.",
          Section(_CLASSIFIER, "Early stopping")),
+    # tracking, phase 4: a loop that stops itself once its loss is low enough
+    Code("target-stop-wrong", "tracking", "The loop did not stop at the target loss",
+         "Run the five steps, append the epoch's `loss.item()`, then `break` out of the epoch loop if that loss "
+         "is below `target_loss`; never run more than `max_epochs` epochs.",
+         Section(_LOOP, "Stopping at a target loss")),
 ]
 
 CODES: dict[str, Code] = {code.code: code for code in _ALL}
