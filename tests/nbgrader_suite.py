@@ -10,8 +10,12 @@ run (`db`, `generate_assignment`, `validate`) is still nbgrader's.
 
     python -m pytest -p nbgrader_suite --pyargs nbgrader.tests.apps.test_nbgrader_autograde
 
-(`make test-nbgrader`). Measured with nbgrader itself on the course machine: 40 pass,
-and 2 are skipped by nbgrader's own tests (test_many_students, test_infinite_loop_with_output).
+(`make test-nbgrader`, a CI stage of its own: `bash .ci/run` runs it after `make test`).
+Measured with nbgrader itself on the course machine: 40 pass, and 2 are skipped by
+nbgrader's own tests (test_many_students, test_infinite_loop_with_output); with the
+grader in its place, the same 40 pass. Each test works in its own temporary course and
+each grading is a process of its own, so the suite runs under pytest-xdist
+(`make test-nbgrader PYTEST_ARGS="-n 2"`: 40 passed on the shared 2-core machine).
 """
 import os
 import subprocess
