@@ -33,5 +33,5 @@ def case(exercise: str, *codes: str, **options):
 
 def all_cases() -> list[Case]:
     from . import (accumulate, correct_shapes, evaluate, fit, fit_tracked, functional_losses,  # noqa: F401
-                   lead_cases, modes_train_loop, runs, train_epoch, train_loop, updates, validation)
+                   lead_cases, modes_train_loop, phase7, runs, train_epoch, train_loop, updates, validation)
     return list(CASES)
