@@ -165,8 +165,8 @@ class TrainEpochAmp(TrainEpoch):
         return Fixture((model, loader, loss_fn, optimizer, scaler, params["max_norm"]), model, loss_fn,
                        optimizer, book, params, extra={"batches": len(loader)})
 
-    def judge(self, trace, result, fixture):
-        found = super().judge(trace, result, fixture)
+    def checks(self, trace, result, fixture):
+        found = super().checks(trace, result, fixture)
         scale_factor, max_norm = fixture.params["init_scale"], fixture.params["max_norm"]
         amp = check_scaled_losses(trace, scale_factor) or check_clipping(trace, max_norm, scale_factor)
         if amp:  # the inspector's general codes describe the same steps less precisely

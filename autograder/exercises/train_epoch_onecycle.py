@@ -6,16 +6,18 @@ optimizer step k uses the schedule's k-th learning rate. Stepped once per epoch,
 epoch scheduler would be, the run stays at the schedule's first values; stepped before
 the optimizer, every step uses the next step's rate and the first one is never used.
 
-Judged by effect: the learning rate each step of the given optimizer used (read by a hook
-on that optimizer) against the rates a twin of the scheduler, stepped once per step,
-plans; and how many times the given scheduler stepped.
+Judged by effect: the learning rate each step of the given optimizer used (read by a
+hook on that optimizer) against the rates a twin of the scheduler, stepped
+once per step, plans. The function is called twice in a row on the same scheduler, as
+`fit` calls it, so a schedule left one step off at the end of an epoch shows in the
+next call's first rate.
 """
 import torch
 
 from autograder.diagnoses import diagnosis
 from autograder.exercises.fixtures import Fixture
 from autograder.exercises.train_epoch import TrainEpoch, classifier_fixture
-from autograder.inspector.words import count, times
+from autograder.inspector.words import count
 
 
 def train_epoch_onecycle(model, loader, loss_fn, optimizer, scheduler):
@@ -33,13 +35,13 @@ def train_epoch_onecycle(model, loader, loss_fn, optimizer, scheduler):
 
 
 def make_scheduler(params: dict, optimizer, batches: int):
-    """The fixture's per-batch schedule, planned for three epochs (so extra steps in one epoch do not
-    run past its end and raise)."""
+    """The fixture's per-batch schedule, planned for six epochs: the function is called twice in a row,
+    and a loop that steps it too often must show as such, not run past the schedule's end and raise."""
     if params["scheduler"] == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=params["max_lr"], total_steps=3 * batches,
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=params["max_lr"], total_steps=6 * batches,
                                                    cycle_momentum=False)
     if params["scheduler"] == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=batches, eta_min=params["lr"] / 20)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=2 * batches, eta_min=params["lr"] / 20)
     raise ValueError(f"unknown scheduler {params['scheduler']!r}: use 'onecycle' or 'cosine'")
 
 
@@ -56,41 +58,56 @@ def planned_rates(params: dict, batches: int, steps: int) -> list[float]:
     return rates
 
 
-class _RateLog:
-    """The learning rate the given optimizer held at each of its steps (a hook on that optimizer only)."""
-
-    def __init__(self, optimizer):
-        self.rates = []
-        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.rates.append(opt.param_groups[0]["lr"]))
-
-
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(b), 1e-12)
 
 
-def check_schedule(rates: list[float], scheduler_steps: int, params: dict, batches: int) -> list:
+def check_schedule(rates: list[float], before: list[float], params: dict, batches: int) -> list:
+    """The rates one call's steps used against the plan; `before`: the rates of the calls before it."""
     if not rates:
         return []  # no step at all: the order checks say so
-    planned = planned_rates(params, batches, len(rates) + 1)
-    if all(_same(r, p) for r, p in zip(rates, planned)) and scheduler_steps == len(rates):
+    done = len(before)
+    planned = planned_rates(params, batches, done + len(rates) + 1)
+    on_plan_so_far = all(_same(r, p) for r, p in zip(before, planned))
+    planned = planned[done:]
+    if all(_same(r, p) for r, p in zip(rates, planned)):
         return []
-    if all(_same(r, p) for r, p in zip(rates, planned[1:])) and len(rates) > 1:
+    ahead = all(_same(r, p) for r, p in zip(rates, planned[1:]))
+    if ahead and done and on_plan_so_far:
+        return [diagnosis(
+            "scheduler-cadence",
+            f"Every step of the previous call used its planned rate, but this call started one step ahead: its "
+            f"first step (step {done + 1} of the run) used {rates[0]:.4g}, the schedule's value for step "
+            f"{done + 2}, where {planned[0]:.4g} was planned. The scheduler stepped once more than the optimizer "
+            f"between the two calls: a `scheduler.step()` at the end (or the start) of the epoch, on top of the "
+            f"one after every batch.",
+            fix="Step a per-batch schedule only right after each `optimizer.step()`, inside the batch loop, and "
+                "nowhere else.")]
+    if ahead and len(rates) > 1:
         return [diagnosis(
             "scheduler-before-step",
-            f"The scheduler stepped before the optimizer: step 1 used the learning rate {rates[0]:.4g}, the "
-            f"schedule's second value, step 2 its third ({rates[1]:.4g}), and the first value, "
-            f"{planned[0]:.4g}, was never used.")]
-    first = next((k for k, (r, p) in enumerate(zip(rates, planned)) if not _same(r, p)), None)
-    if first is None:  # every rate right so far, but the scheduler ends the epoch out of step
-        where = (f"all {count(len(rates), 'step')} used the planned rates, but the scheduler stepped "
-                 f"{times(scheduler_steps)}, so the next epoch starts from the wrong place in the schedule")
-    else:
-        where = (f"step {first + 1} used the learning rate {rates[first]:.4g} where the schedule planned "
-                 f"{planned[first]:.4g}")
+            f"The scheduler stepped before the optimizer: step {done + 1} of the run used the learning rate "
+            f"{rates[0]:.4g}, the schedule's value for step {done + 2}, step {done + 2} the value for step "
+            f"{done + 3} ({rates[1]:.4g}), and the value planned for step {done + 1}, {planned[0]:.4g}, was "
+            f"never used.")]
+    first = next(k for k, (r, p) in enumerate(zip(rates, planned)) if not _same(r, p))
+    where = "this call's first step" if first == 0 else f"step {first + 1} of {count(len(rates), 'step')}"
+    held = sum(1 for r in rates if _same(r, rates[0]))
     return [diagnosis(
         "scheduler-cadence",
-        f"The scheduler stepped {times(scheduler_steps)} in {count(batches, 'batch')} (this schedule plans one "
-        f"step per batch, after each optimizer step): {where}.")]
+        f"The schedule plans one learning rate per batch, the next one after each optimizer step, but {where} "
+        f"in {count(batches, 'batch')} used the learning rate {rates[first]:.4g} where the schedule planned "
+        f"{planned[first]:.4g} ({held} of the {len(rates)} steps used the rate the first one used, "
+        f"{rates[0]:.4g}).")]
+
+
+class _RateLog:
+    """The learning rate the given optimizer held at each of its steps, over every call (a hook on that
+    optimizer only): a call's own rates, and those of the calls before it."""
+
+    def __init__(self, optimizer):
+        self.rates = []
+        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.rates.append(opt.param_groups[0]["lr"]))
 
 
 class TrainEpochOnecycle(TrainEpoch):
@@ -107,11 +124,10 @@ class TrainEpochOnecycle(TrainEpoch):
         model, (loader,), loss_fn, optimizer, book = classifier_fixture(params)
         scheduler = make_scheduler(params, optimizer, len(loader))
         return Fixture((model, loader, loss_fn, optimizer, scheduler), model, loss_fn, optimizer, book, params,
-                       extra={"batches": len(loader), "rates": _RateLog(optimizer), "scheduler": scheduler,
-                              "start": scheduler.last_epoch})
+                       extra={"batches": len(loader), "rates": _RateLog(optimizer)})
 
-    def judge(self, trace, result, fixture):
-        found = super().judge(trace, result, fixture)
-        extra = fixture.extra
-        stepped = extra["scheduler"].last_epoch - extra["start"]
-        return found + check_schedule(extra["rates"].rates, stepped, fixture.params, extra["batches"])
+    def checks(self, trace, result, fixture):
+        found = super().checks(trace, result, fixture)
+        logged, done = fixture.extra["rates"].rates, trace.steps_before
+        rates = logged[done:done + len(trace.steps)]
+        return found + check_schedule(rates, logged[:done], fixture.params, fixture.extra["batches"])

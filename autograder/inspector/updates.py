@@ -84,7 +84,9 @@ def _graph_cut(trace: Trace) -> list[Diagnosis]:
             f"{count(len(blind), 'backward pass')} ran, but none reached the model's weights: {why}. "
             f"Every step found `.grad` empty and the model could not learn.", at=blind[0].where)]
     reached = set().union(*(b.params_seen for b in backwards))
-    missed = [i for i in range(len(trace.param_names)) if i not in reached]  # the fixture models use every weight
+    switched_off = set().union(*(s.frozen for s in trace.steps)) if trace.steps else set()  # frozen-parameters
+    missed = [i for i in range(len(trace.param_names)) if i not in reached  # the fixture models use every weight
+              and i not in switched_off]
     if not missed:
         return []
     names = ", ".join(f"`{trace.param_names[i]}`" for i in missed[:4]) + (" ..." if len(missed) > 4 else "")

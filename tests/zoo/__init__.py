@@ -32,6 +32,7 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, fit_tracked, functional_losses,  # noqa: F401
-                   lead_cases, modes_train_loop, phase7, runs, train_epoch, train_loop, updates, validation)
+    from . import (accumulate, correct_shapes, descent, epoch_boundaries, evaluate, fit, fit_tracked,  # noqa: F401
+                   forward_method, functional_losses, lead_cases, modes_train_loop, phase7, runs, train_epoch,
+                   train_loop, training_data, updates, validation)
     return list(CASES)

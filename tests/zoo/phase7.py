@@ -267,3 +267,25 @@ def onecycle_stepped_at_the_top_of_the_loop(model, loader, loss_fn, optimizer, s
         optimizer.step()
         losses.append(loss.item())
     return sum(losses) / len(losses)
+
+
+@case("train_epoch_onecycle", "scheduler-cadence")
+def onecycle_one_step_more_at_the_end_of_the_epoch(model, loader, loss_fn, optimizer, scheduler):
+    """Right within the epoch; the extra step shows only in the next epoch's first rate."""
+    return _scheduled(model, loader, loss_fn, optimizer, scheduler.step, after_epoch=scheduler.step)
+
+
+@case("train_epoch_onecycle")
+def onecycle_reads_the_planned_rate_and_steps_inside_the_loop(model, loader, loss_fn, optimizer, scheduler):
+    model.train()
+    losses, rates = [], []
+    for step, (x, y) in enumerate(loader, start=1):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.detach().item())
+    assert len(rates) == step
+    return sum(losses) / step
