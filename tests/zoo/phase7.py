@@ -12,13 +12,13 @@ import torch.nn.functional as F
 from . import case
 
 
-def _amp_losses(model, loader, loss_fn, optimizer, scaler, before_step):
-    """A shared skeleton for the buggy variants: autocast forward, scaled backward, then `before_step`."""
+def _amp_losses(model, loader, loss_fn, optimizer, scaler, before_step, dtype=torch.bfloat16):
+    """A shared skeleton for the variants: autocast forward, scaled backward, then `before_step`."""
     model.train()
     losses = []
     for x, y in loader:
         optimizer.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=dtype):
             loss = loss_fn(model(x), y)
         scaler.scale(loss).backward()
         before_step()
@@ -73,6 +73,16 @@ def amp_clips_the_scaled_gradients_at_the_scaled_norm(model, loader, loss_fn, op
         model.parameters(), max_norm * scaler.get_scale()))
 
 
+@case("train_epoch_amp")
+def amp_in_float16_as_autocast_picks_on_a_gpu(model, loader, loss_fn, optimizer, scaler, max_norm):
+    """float16, the type autocast picks on a CUDA GPU (CPU autocast runs it too): the GPU's path, on a CPU."""
+    def unscale_and_clip():
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    return _amp_losses(model, loader, loss_fn, optimizer, scaler, unscale_and_clip, dtype=torch.float16)
+
+
 # -- train_epoch_amp: buggy ------------------------------------------------------------------
 
 @case("train_epoch_amp", "clip-before-unscale")
@@ -101,6 +111,13 @@ def amp_unscales_after_clipping(model, loader, loss_fn, optimizer, scaler, max_n
         scaler.update()
         total, n = total + loss.item(), n + 1
     return total / n
+
+
+@case("train_epoch_amp", "clip-before-unscale")
+def amp_clips_scaled_float16_gradients(model, loader, loss_fn, optimizer, scaler, max_norm):
+    """The GPU's float16 path, clipped while still scaled."""
+    return _amp_losses(model, loader, loss_fn, optimizer, scaler,
+                       lambda: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm), dtype=torch.float16)
 
 
 @case("train_epoch_amp", "clip-norm-wrong")
