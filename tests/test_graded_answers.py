@@ -14,9 +14,12 @@ grades through `autograder.answers`). For each one found in the source notebooks
   autograder) holds an explanation, a hash of the right answer, or (in a code cell, a
   widget of its notebook) the options of a multiple-choice question; a right answer that is not a number
   does not appear in the student notebook at all;
-- the section each question links back to is a `##` heading of its notebook.
+- the section each question links back to is a `##` heading of its notebook;
+- the checker, run on a mystery's own code (directly or through a function of one's own),
+  names no cause: that code is withheld from it; the open case's loop passes it.
 """
 import ast
+import inspect as inspect_module
 import contextlib
 import hashlib
 import io
@@ -317,3 +320,53 @@ def test_a_wrong_answer_goes_out_as_data_under_the_grader(monkeypatch):
     (data,) = handoff.reports_in([{"output_type": "display_data", "data": published[0]}])
     assert data["failing"] == [answers.WRONG] and "2 + 2 is 4." in data["diagnoses"][0]["message"]
     assert "You answered 3" in str(caught.value)
+
+
+# ---------------------------------------------------------------- the checker names no mystery's cause
+
+def _fits(function, exercise) -> bool:
+    """The function's parameters are the exercise's, by name: the checker could be run on it."""
+    wanted = re.match(r"\w+\(([^)]*)\)", exercise.signature).group(1).replace(" ", "").split(",")
+    try:
+        return list(inspect_module.signature(function).parameters) == wanted
+    except (TypeError, ValueError):
+        return False
+
+
+def _mystery_functions():
+    from autograder.exercises import EXERCISES
+    from course_helpers.mysteries import mystery
+    found = []
+    for number in range(1, 8):
+        module = mystery(number)
+        for name, function in vars(module).items():
+            if inspect_module.isfunction(function) and function.__module__ == module.__name__:
+                found += [(number, name, function, e) for e in EXERCISES.values() if _fits(function, e)]
+    return found
+
+
+MYSTERY_FUNCTIONS = _mystery_functions()
+
+
+def test_the_mysteries_loops_are_found():
+    assert {(n, name) for n, name, _, _ in MYSTERY_FUNCTIONS} >= {(1, "train_epoch"), (3, "evaluate"),
+                                                                  (4, "train_epoch"), (6, "train_epoch"),
+                                                                  (7, "train_epoch")}
+
+
+@pytest.mark.parametrize("number,name,function,exercise", MYSTERY_FUNCTIONS,
+                         ids=[f"run_{n}.{name}:{e.name}" for n, name, _, e in MYSTERY_FUNCTIONS])
+def test_the_checker_names_no_mystery_s_cause_called_directly_or_wrapped(number, name, function, exercise):
+    from autograder import inspect
+    for candidate in (function, lambda *args: function(*args)):
+        report = inspect(exercise.name, candidate)
+        assert report.codes == ["raises"], f"the checker judged mystery run {number}'s {name}: {report.codes}"
+        assert "does not diagnose it" in report.diagnoses[0].message
+    from course_helpers.mysteries import mystery
+    assert mystery(number).run(epochs=1).step_loss, "outside the checker the run still trains with its own code"
+
+
+def test_the_open_case_s_loop_passes_the_checker_so_check_cannot_name_its_cause():
+    from autograder import inspect
+    from course_helpers.mysteries import mystery
+    assert inspect("train_epoch", mystery("open").train_epoch).passed

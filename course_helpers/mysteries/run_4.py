@@ -10,6 +10,7 @@ import torch
 from course_helpers.mysteries.data import digit_loaders, digits_mlp, model_device
 from course_helpers.mysteries.evidence import Evidence
 from course_helpers.mysteries.runs import digits_run
+from course_helpers.mysteries.withheld import withheld
 
 MAX_NORM = 1.0
 
@@ -19,6 +20,7 @@ def autocast_dtype(device) -> torch.dtype:
     return torch.bfloat16 if torch.device(device).type == "cpu" else torch.float16
 
 
+@withheld
 def train_epoch(model, loader, loss_fn, optimizer, scaler, max_norm):
     """One pass over the loader in mixed precision, one update per batch; returns the mean batch loss."""
     model.train()
