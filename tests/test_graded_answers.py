@@ -16,7 +16,7 @@ grades through `autograder.answers`). For each one found in the source notebooks
   does not appear in the student notebook at all;
 - the section each question links back to is a `##` heading of its notebook;
 - the checker, run on a mystery's own code (directly or through a function of one's own),
-  names no cause: that code is withheld from it; the open case's loop passes it.
+  names no cause: that code is uncheckable; the open case's loop passes it.
 """
 import ast
 import inspect as inspect_module

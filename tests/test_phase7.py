@@ -192,9 +192,9 @@ def test_runs_repeat_exactly_and_leave_global_random_numbers_alone():
 # ---------------------------------------------------------------- fixes pass the inspector, the bugs are named
 
 def copied(function):
-    """`function` typed again from its printed source, without the mark that withholds it from the checker:
+    """`function` typed again from its printed source, without the mark that keeps it from the checker:
     what a learner who copies a mystery's loop into a cell of their own has."""
-    source = inspect_module.getsource(function).replace("@withheld\n", "")
+    source = inspect_module.getsource(function).replace("@uncheckable\n", "")
     namespace = dict(inspect_module.unwrap(function).__globals__)
     exec(compile(source, "<copied>", "exec"), namespace)
     return namespace[function.__name__]

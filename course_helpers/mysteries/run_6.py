@@ -4,10 +4,10 @@ author watched the memory panel, and the log printed what the loop returned.
 from course_helpers.mysteries.data import model_device
 from course_helpers.mysteries.evidence import Evidence
 from course_helpers.mysteries.runs import digits_run
-from course_helpers.mysteries.withheld import withheld
+from course_helpers.mysteries.uncheckable import uncheckable
 
 
-@withheld
+@uncheckable
 def train_epoch(model, loader, loss_fn, optimizer):
     """One pass over the loader, one update per batch; returns the mean batch loss."""
     model.train()

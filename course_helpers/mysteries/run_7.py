@@ -8,10 +8,10 @@ from course_helpers.classifier import reference_evaluate
 from course_helpers.mysteries.data import digit_loaders, digits_mlp, model_device
 from course_helpers.mysteries.evidence import Evidence, record_run
 from course_helpers.mysteries.moves import MoveRecorder, Provenance, record_moves
-from course_helpers.mysteries.withheld import withheld
+from course_helpers.mysteries.uncheckable import uncheckable
 
 
-@withheld
+@uncheckable
 def train_epoch(model, loader, loss_fn, optimizer):
     """One pass over the loader, one update per batch; returns the mean batch loss."""
     model.train()

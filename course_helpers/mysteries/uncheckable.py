@@ -3,7 +3,7 @@
 Each mystery's cause is a graded answer. Run through `check` (or `inspect`, `assert_passes`),
 a mystery's loop would have its cause named for the learner in one line, the answer read
 off the package instead of the evidence. So the code of a run whose cause is asked is marked
-`@withheld`: it runs as usual in its own run and in a rerun, and stops with a clear message
+`@uncheckable`: it runs as usual in its own run and in a rerun, and stops with a clear message
 when the checker runs it, called directly or from a function of one's own. The open case's
 loop is not marked: that it passes the checker is part of its evidence.
 """
@@ -16,7 +16,7 @@ def _checker_running() -> bool:
     return runner is not None and runner.checking()
 
 
-def withheld(function):
+def uncheckable(function):
     """`function`, refusing to run under the checker (its source stays readable with `inspect`)."""
     run = function.__module__.rsplit(".", 1)[-1].replace("_", " ")  # "run 4"
 
