@@ -169,6 +169,32 @@ def amp_steps_the_optimizer_directly(model, loader, loss_fn, optimizer, scaler, 
     return sum(losses) / len(losses)
 
 
+@case("train_epoch_amp", "scaler-unused")
+def amp_never_updates_the_scaler(model, loader, loss_fn, optimizer, scaler, max_norm):
+    model.train()
+    losses = []
+    for x, y in loader:
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = loss_fn(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        scaler.step(optimizer)
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
+@case("train_epoch_amp", "scaler-unused")
+def amp_unscales_again_before_the_step(model, loader, loss_fn, optimizer, scaler, max_norm):
+    def unscale_clip_and_unscale_again():
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        scaler.unscale_(optimizer)
+
+    return _amp_losses(model, loader, loss_fn, optimizer, scaler, unscale_clip_and_unscale_again)
+
+
 @case("train_epoch_amp", "autocast-missing")
 def amp_without_autocast(model, loader, loss_fn, optimizer, scaler, max_norm):
     model.train()
