@@ -13,7 +13,13 @@ steps must be clipped and some must not: each way of getting it wrong moves some
 gradient norm away from `min(own norm, max_norm)`, and which value it lands on says how.
 The scale is not a power of two the learner could know by heart (the default): the fixture
 gives its own, so a scaler built inside the function shows too.
+
+In float16 (autocast's type on a GPU) a scaled gradient can overflow: the scaler then skips
+that step and halves its scale. That is its job, so the checks accept every scale the given
+scaler really held, and a step count short by exactly the steps it skipped (`Scales`).
 """
+import math
+
 import torch
 
 from autograder.diagnoses import diagnosis
@@ -77,16 +83,49 @@ def check_autocast(trace) -> list:
         at=full[0].where)]
 
 
-def check_scaled_losses(trace, scale_factor: float) -> list:
-    """`backward()` ran on the loss times the given scaler's scale."""
+class Scales:
+    """What the given GradScaler did: every scale it held when it scaled a loss (its own to begin with,
+    less after each step it skipped for inf or NaN, as float16 on a GPU may), and how many times its
+    `update()` lowered the scale, each time after a step it skipped. Such steps are the scaler's job."""
+
+    def __init__(self, scaler):
+        self.held = {float(scaler.get_scale())}
+        self.backoffs = 0
+        scale, update = scaler.scale, scaler.update
+
+        def scale_and_note(outputs):
+            self.held.add(float(scaler.get_scale()))
+            return scale(outputs)
+
+        def update_and_note(*args, **kwargs):
+            before = float(scaler.get_scale())
+            update(*args, **kwargs)
+            self.backoffs += float(scaler.get_scale()) < before
+
+        scaler.scale, scaler.update = scale_and_note, update_and_note
+
+
+def skipped_steps(trace) -> int:
+    """Batches whose gradients no step used, the next batch starting clean: steps a GradScaler skipped."""
+    clean = sum(1 for group in training_groups(trace) for backward in group.backwards if not backward.stale)
+    return clean - sum(1 for group in training_groups(trace) if group.step is not None)
+
+
+def check_scaled_losses(trace, scale_factor: float, held: set = frozenset()) -> list:
+    """`backward()` ran on the loss times the given scaler's scale (`scale_factor` to begin with, or any
+    scale in `held`, the ones the scaler really held). A product that overflowed to inf is the scaler's to
+    catch, and it skips that step."""
+    allowed = {scale_factor, *held}
     ratios = []
     for group in training_groups(trace):
         for backward in group.backwards:
             root = backward.root
             if root is None or len(root.forwards) != 1 or value(root.forwards[0]) in (None, 0.0):
                 continue
+            if not math.isfinite(root.value):
+                continue
             ratios.append((root.value / value(root.forwards[0]), root.value, backward))
-    wrong = [(r, v, b) for r, v, b in ratios if not _near(r, scale_factor)]
+    wrong = [(r, v, b) for r, v, b in ratios if not any(_near(r, a) for a in allowed)]
     if not wrong:
         return []
     ratio, loss, backward = wrong[0]
@@ -103,12 +142,16 @@ def check_scaled_losses(trace, scale_factor: float) -> list:
         at=backward.where)]
 
 
-def check_clipping(trace, max_norm: float, scale_factor: float) -> list:
-    """Each step's gradient norm is min(its own norm, max_norm); a miss says which path it took."""
+def check_clipping(trace, max_norm: float, scale_factor: float, held: set = frozenset()) -> list:
+    """Each step's gradient norm is min(its own norm, max_norm); a miss says which path it took (the scale
+    that path multiplied by: `scale_factor`, or another the scaler held, in `held`)."""
     measured = step_norms(trace)
     if not measured:
         return []
     for number, actual, own, cosine, step in measured:
+        scale_factor = next((s for s in sorted({scale_factor, *held}, key=lambda s: s != scale_factor)
+                             if _near(actual, min(own * s, max_norm) / s) or _near(actual, min(own * s, max_norm))
+                             or _near(actual, own * s)), scale_factor)
         correct = min(own, max_norm)
         if cosine < 0.99:
             return [diagnosis(
@@ -163,12 +206,17 @@ class TrainEpochAmp(TrainEpoch):
         device_type = torch.device(params["device"]).type
         scaler = torch.amp.GradScaler(device_type, init_scale=params["init_scale"])
         return Fixture((model, loader, loss_fn, optimizer, scaler, params["max_norm"]), model, loss_fn,
-                       optimizer, book, params, extra={"batches": len(loader)})
+                       optimizer, book, params, extra={"batches": len(loader), "scales": Scales(scaler)})
 
     def checks(self, trace, result, fixture):
         found = super().checks(trace, result, fixture)
+        skipped = skipped_steps(trace)
+        if fixture.extra["scales"].backoffs and skipped > 0 \
+                and len(trace.steps) + skipped == fixture.extra["batches"]:
+            found = [d for d in found if d.code != "wrong-step-count"]  # the scaler skipped them, as it should
         scale_factor, max_norm = fixture.params["init_scale"], fixture.params["max_norm"]
-        amp = check_scaled_losses(trace, scale_factor) or check_clipping(trace, max_norm, scale_factor)
+        held = fixture.extra["scales"].held
+        amp = check_scaled_losses(trace, scale_factor, held) or check_clipping(trace, max_norm, scale_factor, held)
         if amp:  # the inspector's general codes describe the same steps less precisely
             found = [d for d in found if d.code not in ("over-clipped", "scaled-gradient")]
         return found + amp + check_autocast(trace)

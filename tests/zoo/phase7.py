@@ -83,6 +83,25 @@ def amp_in_float16_as_autocast_picks_on_a_gpu(model, loader, loss_fn, optimizer,
     return _amp_losses(model, loader, loss_fn, optimizer, scaler, unscale_and_clip, dtype=torch.float16)
 
 
+@case("train_epoch_amp", init_scale=2.0 ** 20)
+def amp_float16_while_the_scaler_skips_steps(model, loader, loss_fn, optimizer, scaler, max_norm):
+    """A scale too large for float16: the scaler finds inf, skips those steps and halves its scale, as on a GPU
+    it may. Skipped steps and the lower scales that follow are the scaler's job, not a bug."""
+    model.train()
+    losses = []
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = loss_fn(model(inputs), targets)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
 # -- train_epoch_amp: buggy ------------------------------------------------------------------
 
 @case("train_epoch_amp", "clip-before-unscale")
@@ -116,6 +135,13 @@ def amp_unscales_after_clipping(model, loader, loss_fn, optimizer, scaler, max_n
 @case("train_epoch_amp", "clip-before-unscale")
 def amp_clips_scaled_float16_gradients(model, loader, loss_fn, optimizer, scaler, max_norm):
     """The GPU's float16 path, clipped while still scaled."""
+    return _amp_losses(model, loader, loss_fn, optimizer, scaler,
+                       lambda: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm), dtype=torch.float16)
+
+
+@case("train_epoch_amp", "clip-before-unscale", init_scale=2.0 ** 20)
+def amp_clips_float16_while_scaled_as_the_scaler_backs_off(model, loader, loss_fn, optimizer, scaler, max_norm):
+    """Clipped while scaled, with a scale the scaler halves as it skips steps: named with the scale it held."""
     return _amp_losses(model, loader, loss_fn, optimizer, scaler,
                        lambda: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm), dtype=torch.float16)
 
