@@ -134,6 +134,7 @@ _DATA = "05_data_loading"
 _AUTOGRAD = "02_autograd"
 _CLASSIFIER = "06_classifier"
 _LOSSES = "03_losses_optimizers"
+_DEBUGGING = "07_debugging"
 
 _ALL = [
     # runs: the learner's function could not be watched to the end
@@ -299,6 +300,30 @@ _ALL = [
          "Run the five steps, append the epoch's `loss.item()`, then `break` out of the epoch loop if that loss "
          "is below `target_loss`; never run more than `max_epochs` epochs.",
          Section(_LOOP, "Stopping at a target loss")),
+    # phase 7: mixed precision and learning-rate schedules (train_epoch_amp, train_epoch_onecycle)
+    Code("autocast-missing", "modes", "The forward pass ran in full precision",
+         "Run the forward pass and the loss inside `with torch.autocast(device_type=device.type):` "
+         "(bfloat16 on a CPU, float16 on a GPU); `backward()` and the step stay outside it.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("scaler-unused", "order", "The GradScaler was not used on both sides of backward",
+         "Scale the loss with the scaler you were given, `scaler.scale(loss).backward()`, and step through it: "
+         "`scaler.step(optimizer)`, then `scaler.update()`.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("clip-before-unscale", "order", "Gradients were clipped while still scaled",
+         "Call `scaler.unscale_(optimizer)` after `backward()` and before `clip_grad_norm_`, so that clipping "
+         "measures the true gradients; `scaler.step` then knows they are unscaled already.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("clip-norm-wrong", "order", "The gradients were not clipped to max_norm",
+         "After unscaling, clip every step's gradients to the given norm: "
+         "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)`.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("scheduler-cadence", "order", "The scheduler stepped at the wrong cadence",
+         "A schedule planned per batch (`OneCycleLR`) steps once per batch: call `scheduler.step()` inside the "
+         "batch loop, right after `optimizer.step()`.",
+         Section(_DEBUGGING, "A schedule planned per batch")),
+    Code("scheduler-before-step", "order", "The scheduler stepped before the optimizer",
+         "Call `scheduler.step()` after `optimizer.step()`, never before it.",
+         Section(_DEBUGGING, "A schedule planned per batch")),
 ]
 
 CODES: dict[str, Code] = {code.code: code for code in _ALL}

@@ -26,6 +26,13 @@ from autograder.inspector.guard import one_thread, run_guarded
 from autograder.inspector.values import describe
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds; a correct function needs a few hundredths
+_recording = 0  # how many runs are being recorded now (a check inside a check counts twice)
+
+
+def checking() -> bool:
+    """Whether a learner's function is being run by the checker right now: code that must not be
+    judged for the learner (a mystery run's own loop, whose cause is a graded answer) asks this."""
+    return _recording > 0
 
 
 def _learner_device(function) -> str:
@@ -71,16 +78,21 @@ def record(exercise, function, params: dict, time_limit: float):
     """Build fresh fixtures and call `function` on them under the recorder, `exercise.calls`
     times in a row on the same objects (a per-epoch function twice, as `fit` calls it):
     (fixture, trace, one outcome per call made)."""
+    global _recording
     fixture = exercise.build(params)
     outcomes = []
-    with Recorder(fixture.model, fixture.loss_fn, fixture.optimizer, fixture.book) as recorder:
-        for number in range(exercise.calls):
-            recorder.begin_call()
-            outcome = run_guarded(function, fixture.args, time_limit, seed=params["seed"] + number)
-            recorder.end_call(outcome.result)
-            outcomes.append(outcome)
-            if outcome.error is not None or outcome.timed_out:
-                break  # a second call would only repeat what stopped the first
+    _recording += 1
+    try:
+        with Recorder(fixture.model, fixture.loss_fn, fixture.optimizer, fixture.book) as recorder:
+            for number in range(exercise.calls):
+                recorder.begin_call()
+                outcome = run_guarded(function, fixture.args, time_limit, seed=params["seed"] + number)
+                recorder.end_call(outcome.result)
+                outcomes.append(outcome)
+                if outcome.error is not None or outcome.timed_out:
+                    break  # a second call would only repeat what stopped the first
+    finally:
+        _recording -= 1
     return fixture, recorder.trace, outcomes
 
 

@@ -5,12 +5,14 @@ from autograder.exercises.fit_logged import FitLogged
 from autograder.exercises.fit_tracked import FitTracked
 from autograder.exercises.train_epoch import TrainEpoch
 from autograder.exercises.train_epoch_accumulate import TrainEpochAccumulate
+from autograder.exercises.train_epoch_amp import TrainEpochAmp
+from autograder.exercises.train_epoch_onecycle import TrainEpochOnecycle
 from autograder.exercises.train_loop import TrainLoop
 from autograder.exercises.train_until import TrainUntil
 
 EXERCISES = {exercise.name: exercise for exercise in
              (TrainLoop(), TrainUntil(), TrainEpoch(), TrainEpochAccumulate(), Evaluate(), Fit(), FitLogged(),
-              FitTracked())}
+              FitTracked(), TrainEpochAmp(), TrainEpochOnecycle())}
 
 
 def get_exercise(name: str):

@@ -32,7 +32,8 @@ EXACT = 1e-3  # relative difference between a step's change and the replay's
 EXPLAINED = {"labels-mismatched", "missing-zero-grad", "gradients-left-behind", "double-backward",
              "step-before-backward", "zero-grad-after-backward", "graph-cut", "frozen-parameters", "update-climbs",
              "unscaled-accumulation", "wrong-accumulation-cadence", "missing-final-step", "scaled-gradient",
-             "over-clipped", "foreign-update", "missing-backward", "missing-step", "trains-on-validation"}
+             "over-clipped", "foreign-update", "missing-backward", "missing-step", "trains-on-validation",
+             "autocast-missing", "scaler-unused", "clip-before-unscale", "clip-norm-wrong"}  # mixed precision
 
 
 @dataclass

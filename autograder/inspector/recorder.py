@@ -27,6 +27,7 @@ step hooks also ignore other threads (another check running beside this one); ba
 hooks cannot, since autograd runs them on its own threads for GPU tensors.
 """
 import functools
+from contextlib import contextmanager
 import os
 import sys
 import threading
@@ -186,6 +187,20 @@ class _BackwardWatch(TorchFunctionMode):
                     return self.recorder.run_backward(func, tensors, args, kwargs)
         return func(*args, **kwargs)
 
+
+
+@contextmanager
+def _hooks_silenced(params: list):
+    """The loss's own gradient, untouched by hooks the learner put on the parameters
+    (`p.register_hook(lambda g: g * 0.5)` changes what `.grad` receives, not the loss)."""
+    saved = [(p._backward_hooks, dict(p._backward_hooks)) for p in params if p._backward_hooks]
+    for hooks, _ in saved:
+        hooks.clear()
+    try:
+        yield
+    finally:
+        for hooks, kept in saved:
+            hooks.update(kept)
 
 class Recorder:
     """A context manager: installs the hooks on enter, removes every one of them on exit."""
@@ -360,7 +375,9 @@ class Recorder:
             forward.reference = float(reference.detach())
             if reference.requires_grad and forward.split != "val":
                 tracked = [p for p in self.params if p.requires_grad]  # the learner may switch some off
-                grads = iter(torch.autograd.grad(reference, [output] + tracked, retain_graph=True, allow_unused=True))
+                with _hooks_silenced(tracked):
+                    grads = iter(torch.autograd.grad(reference, [output] + tracked, retain_graph=True,
+                                                     allow_unused=True))
                 first = next(grads)
                 forward.reference_output_grad = first.detach().cpu().clone() if first is not None else None
                 forward.reference_grads = [next(grads) if p.requires_grad else None for p in self.params]

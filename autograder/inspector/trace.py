@@ -182,6 +182,7 @@ class Trace:
     fixture_optimizer: str = ""  # the given optimizer, in words
     loss_kind: str = ""  # the given loss function's class name ("CrossEntropyLoss", "MSELoss")
     weights_changed: bool = False  # the final weights differ from the initial ones
+    steps_before: int = 0  # in a call's part: the given optimizer's steps in the calls before it
 
     def _of(self, kind) -> list:
         return [e for e in self.events if isinstance(e, kind)]
@@ -218,7 +219,8 @@ class Trace:
     def part(self, call: "Call") -> "Trace":
         """The same trace, cut to the events of one call (a view: the events are shared)."""
         events = [e for e in self.events if call.seq <= e.seq <= call.end and e is not call]
-        return replace(self, events=events, weights_changed=call.weights_changed)
+        before = sum(1 for e in self.steps if e.seq < call.seq)
+        return replace(self, events=events, weights_changed=call.weights_changed, steps_before=before)
 
     def facts(self) -> dict:
         """What the run did, in counts: messages are checked against these."""

@@ -34,6 +34,6 @@ def case(exercise: str, *codes: str, **options):
 def all_cases() -> list[Case]:
     from . import (accumulate, contract_shapes, correct_shapes, descent, epoch_boundaries,  # noqa: F401
                    evaluate, fit, fit_logged, fit_tracked, forward_method, functional_losses, lead_cases,
-                   modes_train_loop, runs, schedulers, train_epoch, train_loop, train_until, training_data,
-                   updates, validation)
+                   modes_train_loop, phase7, runs, schedulers, train_epoch, train_loop, train_until,
+                   training_data, updates, validation)
     return list(CASES)

@@ -371,3 +371,49 @@ def zero_after_backward_before_next(model, loader, loss_fn, optimizer):
     extra = loss_fn(model(x), y)
     extra.backward()
     return sum(losses) / len(losses)
+
+
+@case("train_epoch")
+def clamps_gradients_with_hooks(model, loader, loss_fn, optimizer):
+    model.train()
+    handles = [p.register_hook(lambda g: g.clamp(-0.05, 0.05)) for p in model.parameters()]
+    losses = []
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    for handle in handles:
+        handle.remove()
+    return sum(losses) / len(losses)
+
+
+@case("train_epoch", "scaled-gradient")
+def halves_gradients_with_hooks(model, loader, loss_fn, optimizer):
+    model.train()
+    for p in model.parameters():
+        p.register_hook(lambda g: g * 0.5)
+    losses = []
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
+@case("train_loop", "scaled-gradient")
+def doubles_grad_by_hand(model, loss_fn, optimizer, X, y, epochs):
+    model.train()
+    curve = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        for p in model.parameters():
+            p.grad *= 2
+        optimizer.step()
+        curve.append(loss.item())
+    return curve

@@ -1,17 +1,17 @@
-"""Mystery: the loop never clears `.grad`, so every step adds to every earlier gradient.
+"""Mystery run 1: a regression (8 numbers in, one out), mean squared error, plain SGD, batches of 32.
 
-`backward()` adds into `.grad`. Without `optimizer.zero_grad()` step n moves the
-weights with the sum of n batches' gradients: the steps grow, the weights blow up, and
-the loss ends in inf and then NaN. (A regression: its squared error grows as fast as
-the weights do, so the blow-up shows within a few epochs.)
+`train_epoch` is the loop the run used; `run()` trains with it (or with `loop`, a
+replacement to compare) and returns the evidence.
 """
 import torch
 from torch import nn
 
 from course_helpers.mysteries.data import evaluate_regression, model_device, regression_loaders, regression_mlp
 from course_helpers.mysteries.evidence import Evidence, record_run
+from course_helpers.mysteries.uncheckable import uncheckable
 
 
+@uncheckable
 def train_epoch(model, loader, loss_fn, optimizer):
     """One pass over the loader, one update per batch; returns the mean batch loss."""
     model.train()
@@ -27,7 +27,7 @@ def train_epoch(model, loader, loss_fn, optimizer):
 
 
 def run(seed: int = 0, epochs: int = 8, lr: float = 0.1, device="cpu", loop=train_epoch) -> Evidence:
-    """The run as it went wrong (`loop` replaces the buggy loop, to compare with a fix)."""
+    """The run as it went (`loop` replaces its loop, to compare with a fix)."""
     train_loader, val_loader = regression_loaders(seed)
     model = regression_mlp(seed).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
