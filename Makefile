@@ -92,3 +92,11 @@ $(COLAB_VENV)/.installed: requirements-colab.txt constraints-colab.txt
 
 clean-env:
 	rm -rf $(VENV) $(COLAB_VENV)
+
+# nbgrader's own autograde tests (shipped in its wheel), with `python -m autograder grade` in
+# `nbgrader autograde`'s place (tests/nbgrader_suite.py): a stage of its own, its minutes
+# printed apart (not in the check's budget), on every core (each test has its own course).
+.PHONY: test-nbgrader
+test-nbgrader: $(VENV)/.installed
+	@$(STAGE) --apart test-nbgrader $(BIN)/python -m pytest -n $(JOBS) --durations=5 -p nbgrader_suite \
+		--pyargs nbgrader.tests.apps.test_nbgrader_autograde $(PYTEST_ARGS)

@@ -40,3 +40,18 @@ c.IgnorePattern.pattern = r"\w*Warning: "
 # A test cell a learner deleted is put back and run (nbgrader's default would leave
 # it for manual grading); `python -m autograder grade` follows this setting too.
 c.OverwriteCells.add_missing_cells = True
+
+# nbgrader's own autograde steps, with the course's isolated execution step in place of
+# `Execute` and the explaining step last: plain `nbgrader autograde` and formgrader's
+# Autograde button then run every submission walled in (no course folder, no network,
+# time and memory limits, tamper checks) and leave `<notebook>.grading.json`, the
+# reason for every lost point, beside each autograded notebook. `python -m autograder
+# grade` does the same in parallel. Limits: c.GradingLimits.* (autograder/grade/course/settings.py).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from autograder.grade.steps import ExplainScores, IsolatedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, ExplainScores]

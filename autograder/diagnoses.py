@@ -75,6 +75,7 @@ class Diagnosis:
     section: Section
     line: int | None = None
     code_line: str | None = None
+    call: int | None = None  # which call of a function called twice in a row showed it (None: the only one)
 
     @property
     def concern(self) -> str:
@@ -90,21 +91,30 @@ class Diagnosis:
         usual = self.fix == CODES[self.code].fix
         return replace(self, fix=lesson.fix if lesson.fix and usual else self.fix, section=lesson.section)
 
+    def in_call(self, number: int) -> "Diagnosis":
+        """This diagnosis as seen only when the function was called again on the same objects."""
+        opening = (f"When your function was called a second time in a row on the same model and data "
+                   f"(the next epoch, as `fit` calls it): ")
+        return replace(self, message=opening + self.message[:1].lower() + self.message[1:]
+                       if not self.message.startswith("`") else opening + self.message, call=number)
+
     def to_dict(self) -> dict:
         """Plain JSON data: how a diagnosis travels from a test cell to the gradebook,
         the feedback page and the class report (title and concern come along for
         readers that do not know the code)."""
         return {"code": self.code, "title": self.title, "concern": self.concern, "message": self.message,
                 "fix": self.fix, "section": self.section.to_dict(), "line": self.line,
-                "code_line": self.code_line}
+                "code_line": self.code_line, "call": self.call}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Diagnosis":
         line = data.get("line")
         code_line = data.get("code_line")
+        call = data.get("call")
         return cls(str(data["code"]), str(data["message"]), str(data["fix"]), Section.from_dict(data["section"]),
                    int(line) if isinstance(line, int) and not isinstance(line, bool) else None,
-                   str(code_line) if code_line is not None else None)
+                   str(code_line) if code_line is not None else None,
+                   int(call) if isinstance(call, int) and not isinstance(call, bool) else None)
 
 
 def diagnosis(code: str, message: str, fix: str | None = None, at: tuple | None = None) -> Diagnosis:
@@ -124,6 +134,7 @@ _DATA = "05_data_loading"
 _AUTOGRAD = "02_autograd"
 _CLASSIFIER = "06_classifier"
 _LOSSES = "03_losses_optimizers"
+_DEBUGGING = "07_debugging"
 
 _ALL = [
     # runs: the learner's function could not be watched to the end
@@ -183,6 +194,34 @@ _ALL = [
          "Compute the loss from the model's output itself, with autograd on: no `.detach()`, `.data` or "
          "`torch.no_grad()` in the training forward pass.",
          Section(_AUTOGRAD, "Turning autograd off")),
+    # order, judged by the contract itself: the data each step trained on, where it moved
+    Code("skipped-training-data", "order", "Training skipped examples",
+         "Train on every batch the loader hands out, each whole, once per epoch: `for inputs, targets in loader:` "
+         "with no `break`, slicing or sampling of your own.",
+         Section(_DATA, "Epochs and steps")),
+    Code("repeated-training-data", "order", "Some examples were trained on more than once in an epoch",
+         "Use each batch once per epoch: one forward pass, one `backward()` and one step per batch.",
+         Section(_DATA, "Epochs and steps")),
+    Code("labels-mismatched", "order", "Inputs were paired with other examples' labels",
+         "Keep each input with its own label: compute the loss on `model(inputs)` and the `targets` of the same "
+         "batch, and if you reorder or sample rows, index inputs and targets with the same indices.",
+         Section(_DATA, "A Dataset answers two questions")),
+    Code("update-climbs", "order", "The update moved the weights uphill",
+         "Call `backward()` on the loss itself and leave the optimizer's learning rate positive: "
+         "`optimizer.step()` already subtracts the gradient.",
+         Section(_LOSSES, "One SGD step by hand")),
+    Code("frozen-parameters", "order", "Part of the model never learned",
+         "Let every parameter the optimizer holds get its gradient and its update: keep `requires_grad` on, "
+         "do not clear `.grad` between `backward()` and `step()`, and keep the optimizer's `param_groups`.",
+         Section(_LOOP, "Gradient norms, parameter by parameter")),
+    Code("unexplained-update", "order", "An update the contract cannot explain",
+         "Make every update one `optimizer.step()` of the optimizer you were given, on the gradient of the given "
+         "loss for the batch's own inputs and targets.",
+         Section(_LOSSES, "One SGD step by hand")),
+    Code("gradients-left-behind", "order", "Gradients were left in .grad for the next epoch",
+         "Clear the gradients at the start of the function (`optimizer.zero_grad()`), or right after every step, "
+         "the last one of the epoch included.",
+         Section(_DATA, "The per-batch loop")),
     # accumulation: stepping every accum_steps batches on purpose
     Code("unscaled-accumulation", "accumulation", "Accumulated gradients had the wrong scale",
          "Divide each batch's loss by `accum_steps` before `backward()`: `(loss / accum_steps).backward()`.",
@@ -256,6 +295,35 @@ _ALL = [
          "Count the epochs since the lowest validation loss so far and stop once `patience` epochs in a row "
          "brought no lower one; with `patience=None`, never stop early.",
          Section(_CLASSIFIER, "Early stopping")),
+    # tracking, phase 4: a loop that stops itself once its loss is low enough
+    Code("target-stop-wrong", "tracking", "The loop did not stop at the target loss",
+         "Run the five steps, append the epoch's `loss.item()`, then `break` out of the epoch loop if that loss "
+         "is below `target_loss`; never run more than `max_epochs` epochs.",
+         Section(_LOOP, "Stopping at a target loss")),
+    # phase 7: mixed precision and learning-rate schedules (train_epoch_amp, train_epoch_onecycle)
+    Code("autocast-missing", "modes", "The forward pass ran in full precision",
+         "Run the forward pass and the loss inside `with torch.autocast(device_type=device.type):` "
+         "(bfloat16 on a CPU, float16 on a GPU); `backward()` and the step stay outside it.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("scaler-unused", "order", "The GradScaler was not used on both sides of backward",
+         "Scale the loss with the scaler you were given, `scaler.scale(loss).backward()`, and step through it: "
+         "`scaler.step(optimizer)`, then `scaler.update()`.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("clip-before-unscale", "order", "Gradients were clipped while still scaled",
+         "Call `scaler.unscale_(optimizer)` after `backward()` and before `clip_grad_norm_`, so that clipping "
+         "measures the true gradients; `scaler.step` then knows they are unscaled already.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("clip-norm-wrong", "order", "The gradients were not clipped to max_norm",
+         "After unscaling, clip every step's gradients to the given norm: "
+         "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)`.",
+         Section(_DEBUGGING, "Mixed precision with a GradScaler")),
+    Code("scheduler-cadence", "order", "The scheduler stepped at the wrong cadence",
+         "A schedule planned per batch (`OneCycleLR`) steps once per batch: call `scheduler.step()` inside the "
+         "batch loop, right after `optimizer.step()`.",
+         Section(_DEBUGGING, "A schedule planned per batch")),
+    Code("scheduler-before-step", "order", "The scheduler stepped before the optimizer",
+         "Call `scheduler.step()` after `optimizer.step()`, never before it.",
+         Section(_DEBUGGING, "A schedule planned per batch")),
 ]
 
 CODES: dict[str, Code] = {code.code: code for code in _ALL}

@@ -1,20 +1,17 @@
 """How a failing test cell hands its Report to the grader: as data, in the cell's outputs.
 
-A test cell's AssertionError carries words for the learner; the grader needs the
-diagnoses themselves (code, message, fix, section, the learner's line, the loss
-curves) for the gradebook, the feedback page and the class report. So when
-`assert_passes` fails while nbgrader or `python -m autograder grade` runs the
-notebook (both set NBGRADER_EXECUTION=autograde), it also publishes one
-`display_data` output holding `report.to_dict()` under its own JSON mimetype. The
-grader reads it back from the executed cell (`reports_in`): no text is parsed.
-
-Outside grading nothing is published, so no front end ever has to render the
-mimetype. The exception keeps the Report too (`error.report`), for code that
-catches it.
+When `assert_passes` fails while nbgrader or `python -m autograder grade` runs the
+notebook (both set NBGRADER_EXECUTION=autograde), the AssertionError it raises carries
+words for the learner, and the Report itself is published first as one `display_data`
+output under its own JSON mimetype (autograder/record/cell_report.py: the format, and
+how the grader reads it back). Outside grading nothing is published, so no front end
+ever has to render the mimetype. The exception keeps the Report too (`error.report`),
+for code that catches it.
 """
 import os
 
-MIMETYPE = "application/vnd.training-loop-course.report+json"
+from autograder.record.cell_report import MIMETYPE
+
 OUTPUT_KEPT = 2000  # characters of what the learner's function printed, kept in the data
 
 
@@ -44,15 +41,3 @@ def publish(report, failing: list, concern: str | None) -> None:
     data["concern"] = concern
     data["failing"] = [d.code for d in failing]
     display({MIMETYPE: data}, raw=True)
-
-
-def reports_in(outputs: list) -> list[dict]:
-    """The Report data a cell published, in order (malformed entries are skipped)."""
-    found = []
-    for output in outputs:
-        if output.get("output_type") != "display_data":
-            continue
-        data = (output.get("data") or {}).get(MIMETYPE)
-        if isinstance(data, dict) and isinstance(data.get("diagnoses"), list) and "exercise" in data:
-            found.append(data)
-    return found

@@ -6,12 +6,15 @@ missing `zero_grad`, losses logged as tensors, untouched stubs), grades one copy
 each command, checks that every test cell got the same score in every gradebook, and
 prints:
 
-- plain serial `nbgrader autograde` vs `python -m autograder grade --jobs J`;
+- plain serial `nbgrader autograde` (nbgrader's own Execute step: a kernel per
+  notebook) vs `python -m autograder grade --jobs J`, and plain `nbgrader autograde`
+  with the course's isolated step (one warm worker, one notebook at a time);
 - with `--dask`: the same class through a local Dask cluster (a `dask scheduler` and
   `dask worker --nworkers J --nthreads 1`, started and stopped here; their start-up is
   not timed) against the local pool with J jobs (target: within 15 %);
 - with `--sizes 12,48,192`: time per submission of the local pool as the class grows
-  (it must stay flat: linear growth) and the grading command's own peak memory.
+  (the cost of each extra submission must stay flat, within 15 %) and the grading
+  command's own peak memory (the parent's, its workers' not counted).
 
 The last line is the speed ratio against serial nbgrader.
 
@@ -72,6 +75,17 @@ def grade(course: Path, *options: str) -> tuple[float, int, float]:
     peak = re.search(r"PEAK_KB (\d+)", stderr)
     batch = re.search(r"Graded \d+ notebook\(s\) in ([\d.]+) s", stdout)
     return seconds, int(peak.group(1)) // 1024 if peak else -1, float(batch.group(1)) if batch else seconds
+
+
+# Appended to a copy's nbgrader_config.py: nbgrader's own autograde steps (its Execute), not the course's.
+NBGRADERS_OWN_STEPS = ("\nfrom nbgrader.converters import Autograde as _Autograde\n"
+                       "c.Autograde.autograde_preprocessors = _Autograde.class_traits()['autograde_preprocessors'].default()\n")
+
+
+def with_nbgraders_own_steps(course: Path) -> Path:
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(NBGRADERS_OWN_STEPS)
+    return course
 
 
 def phase4_course(folder: Path) -> Path:
@@ -210,7 +224,8 @@ def growth(tmp: Path, sizes: list[int], jobs: int, fake: bool) -> None:
     first, last = rows[0], rows[-1]
     print("seconds per extra submission, between consecutive sizes: "
           + ", ".join(f"{cost:.2f}" for cost in extra)
-          + (f" (last / first: {extra[-1] / extra[0]:.2f}x; 1.00x = linear)" if len(extra) > 1 else ""))
+          + (f" (last / first: {extra[-1] / extra[0]:.2f}x; 1.00x = linear, target within 1.15x)"
+             if len(extra) > 1 else ""))
     print(f"time per submission, {last[0]} vs {first[0]} submissions: "
           f"{(last[1] / last[0]) / (first[1] / first[0]):.2f}x (below 1: the start-up spread thinner); "
           f"peak memory {first[2]} -> {last[2]} MiB")
@@ -228,9 +243,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="grading-speed-") as tmp:
         tmp = Path(tmp)
         course, what = make_class(tmp / "a", args.students, args.fake)
-        twin, third = tmp / "b", tmp / "c"
+        twin, third, isolated = tmp / "b", tmp / "c", tmp / "d"
         shutil.copytree(course, twin)
         shutil.copytree(course, third)
+        shutil.copytree(course, isolated)
+        with_nbgraders_own_steps(course)  # serial nbgrader as nbgrader ships it
         python = os.path.abspath(sys.executable)
         print(f"{args.students} submissions of {what}; {os.cpu_count()} CPU cores")
         if args.sizes:
@@ -240,10 +257,16 @@ def main() -> int:
         if not args.no_nbgrader:
             plain = run([python, "-m", "nbgrader", "autograde", ASSIGNMENT], course)
             print(f"nbgrader autograde (serial):          {plain:6.1f} s  ({plain / args.students:.2f} s per submission)")
+            if what == "the phase-4 notebook":  # the course's config names its isolated steps
+                walled = run([python, "-m", "nbgrader", "autograde", ASSIGNMENT], isolated)
+                print(f"nbgrader autograde with the course's isolated step (serial): {walled:6.1f} s  "
+                      f"({walled / args.students:.2f} s per submission)")
         ours, peak, ours_batch = grade(twin, "--jobs", str(args.jobs))
         print(f"python -m autograder grade --jobs {args.jobs}: {ours:6.1f} s  ({ours / args.students:.2f} s per submission; "
               f"batch alone {ours_batch:.1f} s; peak memory of the command {peak} MiB)")
         gradebooks = {"autograder": scores(twin)} | ({"nbgrader": scores(course)} if plain else {})
+        if plain and what == "the phase-4 notebook":
+            gradebooks["nbgrader, isolated step"] = scores(isolated)
         if args.dask:
             cluster = LocalDask(args.jobs, tmp)
             try:

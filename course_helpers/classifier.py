@@ -106,8 +106,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, progress=None) -> float:
 class WithProgress:
     """A loader that advances a tqdm bar by one for every batch it hands out.
 
-    It can be iterated again and again (one pass per epoch) and has a length, like the
-    loader it wraps, so a training function never notices it.
+    It can be iterated again and again (one pass per epoch) and has a length and a `generator`,
+    like the loader it wraps, so a training function never notices it.
     """
 
     def __init__(self, loader, bar):
@@ -115,6 +115,11 @@ class WithProgress:
 
     def __len__(self):
         return len(self.loader)
+
+    @property
+    def generator(self):
+        """The wrapped loader's own shuffling generator (None if it has none), for a run to save and restore."""
+        return getattr(self.loader, "generator", None)
 
     def __iter__(self):
         for batch in self.loader:
@@ -133,6 +138,8 @@ class StopsAfter:
 
     def __len__(self):
         return len(self.loader)
+
+    generator = WithProgress.generator
 
     def __iter__(self):
         for batch in self.loader:

@@ -2,12 +2,11 @@
 
 The class (tests/grading_fixtures/fake_class.py) holds correct work in two shapes,
 each main bug class, an untouched stub and every bad case the grader must survive.
-It is graded once per test session; the tests read the gradebook, the summary,
-the feedback pages and the class report it left behind.
+It is graded once per test module, by the command an instructor runs, from the course
+folder; the tests read the gradebook, the summary, the feedback pages and the class
+report it left behind.
 """
-import contextlib
 import csv
-import io
 import json
 import os
 import socket
@@ -16,7 +15,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grade import cli
 from grading_fixtures import fake_class as fake
 
 pytestmark = pytest.mark.slow
@@ -42,10 +40,8 @@ def course(tmp_path_factory, listener):
 @pytest.fixture(scope="module")
 def graded(course):
     """(exit code, printed summary) of grading the whole class once."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = cli.main([fake.ASSIGNMENT, "--root", str(course), "--jobs", "2", "--memory-mb", "1024", "--quiet"])
-    return code, printed.getvalue()
+    done = fake.grade(course, "--jobs", "2", "--GradingLimits.memory_mb=1024")
+    return done.returncode, done.stdout + done.stderr
 
 
 def outcome_of(course: Path, student: str) -> dict:
@@ -56,12 +52,32 @@ def outcome_of(course: Path, student: str) -> dict:
 @pytest.fixture(scope="module")
 def expected(graded, course):
     """Every student's expected score and reasons, for the walls this machine gave the grader."""
-    return fake.expected(outcome_of(course, "alice")["walls"])
+    return fake.expected(outcome_of(course, "alice")["run"]["walls"])
 
 
-def test_the_batch_completes(graded):
+def test_every_notebook_nbgrader_grades_is_graded_and_the_rest_named(graded, course, tmp_path):
+    """nbgrader does not grade a damaged notebook file, nor a notebook under another name:
+    the run then ends with nbgrader's exit status 1, every other notebook graded, the
+    gradebook left as nbgrader leaves it, and the summary says why those two were not."""
     code, printed = graded
-    assert code == 0, printed
+    assert code == 1, printed
+    for student, why in fake.NOT_GRADED.items():
+        line = next(line for line in printed.splitlines() if line.startswith(student + " "))
+        assert why in line, line
+        assert not (course / "autograded" / student / fake.ASSIGNMENT).exists()
+    plain = fake.make_course(tmp_path / "plain")
+    fake.submit_class(plain, sorted(fake.NOT_GRADED))
+    nbgraders = fake.nbgrader(plain, "autograde", fake.ASSIGNMENT, check=False)
+    assert nbgraders.returncode == 1
+    assert gradebook_rows(course, fake.NOT_GRADED) == gradebook_rows(plain, fake.NOT_GRADED)
+
+
+def gradebook_rows(root: Path, students) -> dict:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return {student: [(g.name, g.auto_score, g.manual_score, g.needs_manual_grade) for g in
+                          gb.find_submission_notebook(fake.ASSIGNMENT, fake.ASSIGNMENT, student).grades]
+                for student in students}
 
 
 @pytest.mark.parametrize("student", sorted(fake.EXPECTED))
@@ -169,19 +185,19 @@ def weak_walls(tmp_path_factory):
     before = os.environ.get("AUTOGRADER_NO_NAMESPACES")
     os.environ["AUTOGRADER_NO_NAMESPACES"] = "1"
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            assert cli.main([fake.ASSIGNMENT, "--root", str(root), "--jobs", "2", "--quiet"]) == 0
+        done = fake.grade(root, "--jobs", "2")
     finally:
         if before is None:
             del os.environ["AUTOGRADER_NO_NAMESPACES"]
         else:
             os.environ["AUTOGRADER_NO_NAMESPACES"] = before
+    assert done.returncode == 0, done.stderr
     return root
 
 
 @pytest.mark.parametrize("student", ["liam", "mona"])
 def test_a_killed_process_group_is_named_as_killed_not_as_memory(weak_walls, student):
-    assert outcome_of(weak_walls, student)["walls"].startswith("weak")
+    assert outcome_of(weak_walls, student)["run"]["walls"].startswith("weak")
     check_scores_and_reasons(weak_walls, student, fake.EXPECTED_WITHOUT_NAMESPACES[student])
     page = feedback_page(weak_walls, student)
     where = "this test, which calls <code>train</code>," if student == "liam" else "the cell defining <code>train</code>"
@@ -197,13 +213,13 @@ def test_tampering_with_torchs_hooks_reaches_the_student_and_the_gradebook(grade
     assert "model-never-called" not in page
 
 
-def test_gradebook_comments_carry_the_root_cause(graded, course):
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "fake-course") as gb:
-        notebook = gb.find_submission_notebook(fake.ASSIGNMENT, fake.ASSIGNMENT, "kurt")
-        comments = "\n".join(c.auto_comment or "" for c in notebook.comments)
-    assert ("test_train_loop_hidden: 0/2, could not run: the cell defining `train` crashed the kernel with a "
-            "segmentation fault (SIGSEGV)") in comments
+def test_the_outcome_record_carries_the_root_cause_as_data(graded, course):
+    """The reason travels as a record (a Cause with its kind), beside nbgrader's own score and flag."""
+    hidden = next(cell for cell in outcome_of(course, "kurt")["cells"] if cell["grade_id"] == "test_train_loop_hidden")
+    assert hidden["cause"]["kind"] == "crash" and hidden["cause"]["signal"] == "SIGSEGV"
+    assert hidden["cause"]["text"] == "the cell defining `train` crashed the kernel with a segmentation fault (SIGSEGV)"
+    assert hidden["points"] == 0 and hidden["needs_manual_grade"] is False
+    assert outcome_of(course, "kurt")["run"]["crashes"][0]["kind"] == "crash"
 
 
 def test_a_forged_report_quoting_hidden_test_code_is_withheld(graded, course):
@@ -231,10 +247,10 @@ def test_class_report_counts_students_per_exercise_and_diagnosis(graded, course)
     for row in problems:
         kinds.setdefault(row["kind"], set()).add(row["student"])
     assert kinds["tampering"] == {"mallory", "olga", "oscar", "hank"}
-    contained = outcome_of(course, "alice")["walls"].startswith("namespaces")  # then liam's and mona's kills do nothing
+    contained = outcome_of(course, "alice")["run"]["walls"].startswith("namespaces")  # then liam's and mona's kills do nothing
     assert kinds["crash"] == {"kurt", "trent"} and kinds.get("killed", set()) == (set() if contained else {"liam", "mona"})
     assert kinds["timeout"] == {"frank", "nina", "sybil"} and kinds["memory"] == {"grace"}
-    assert kinds["exit"] == {"heidi"}
+    assert kinds["exit"] == {"heidi"} and "no-notebook" not in kinds  # peggy and rupert: not graded at all
     kurt = next(row for row in problems if row["student"] == "kurt")
     assert kurt["tests"] == "test_train_loop_visible; test_train_loop_hidden" and kurt["points_lost"] == "3.0"
     with open(folder / "diagnoses_by_student.csv") as handle:
@@ -264,24 +280,31 @@ def test_grades_export_through_nbgraders_exporter_plugins(expected, course, tmp_
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", fake.ASSIGNMENT]
     assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "4"
     by_login = {row[3]: row[5] for row in rows[2:]}
-    assert by_login == {student: f"{total:g}" for student, (total, _, _) in expected.items()}
+    assert by_login == {student: f"{total:g}" for student, (total, _, _) in expected.items()} | {
+        student: "0" for student in fake.NOT_GRADED}  # in the gradebook, as nbgrader left them: no points
     with open(plain) as handle:
         grades = {row["student_id"]: row for row in csv.DictReader(handle)}
     assert grades["carol"]["score"] == "2" and grades["carol"]["max_score"] == "4" and grades["carol"]["percent"] == "50"
     assert grades["alice"]["submitted"] == "yes"
 
 
-def test_grading_again_is_safe(graded, course):
-    before = fake.gradebook_scores(course, ["alice", "carol", "heidi"])
-    code = cli.main([fake.ASSIGNMENT, "--root", str(course), "--jobs", "2", "--quiet",
-                     "--student", "alice", "--student", "carol", "--student", "heidi"])
-    assert code == 0
-    assert fake.gradebook_scores(course, ["alice", "carol", "heidi"]) == before
+def test_graded_notebooks_are_skipped_unless_forced_as_nbgrader_does(graded, course):
+    """nbgrader's --student and --force: without --force an autograded submission is left as it
+    is; with it, it is graded again, to the same scores."""
+    carol = course / "autograded" / "carol" / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.ipynb"
+    before, stamp = fake.gradebook_scores(course, ["carol", "heidi"]), carol.stat().st_mtime_ns
+    assert fake.grade(course, "--student", "carol").returncode == 0
+    assert carol.stat().st_mtime_ns == stamp  # skipped
+    done = fake.grade(course, "--student", "carol", "--force")
+    assert done.returncode == 0, done.stderr
+    assert carol.stat().st_mtime_ns != stamp
+    assert fake.gradebook_scores(course, ["carol", "heidi"]) == before
 
 
-def test_unknown_assignment_is_a_clear_error(course, capsys):
-    assert cli.main(["no_such_assignment", "--root", str(course), "--quiet"]) == 2
-    assert "nbgrader generate_assignment no_such_assignment" in capsys.readouterr().err
+def test_unknown_assignment_is_nbgraders_error(course):
+    done = fake.grade(course, assignment="no_such_assignment")
+    assert done.returncode == 1
+    assert "No notebooks were matched" in done.stderr and "no_such_assignment" in done.stderr
 
 
 def test_scores_equal_plain_nbgrader_autograde(graded, course, tmp_path):
@@ -293,9 +316,8 @@ def test_scores_equal_plain_nbgrader_autograde(graded, course, tmp_path):
     fake.nbgrader(plain, "autograde", fake.ASSIGNMENT, timeout=600)
     assert fake.gradebook_scores(plain, ordinary) == fake.gradebook_scores(course, ordinary)
     # ... and the course's feedback command explains plain nbgrader's run from its data, as the grader does
-    from autograder.report import cli as feedback_cli
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert feedback_cli.main([fake.ASSIGNMENT, "--root", str(plain)]) == 0
+    from autograder.__main__ import main
+    assert main(["feedback", fake.ASSIGNMENT, "--root", str(plain)]) == 0
     for student in ordinary:
         mine, theirs = outcome_of(course, student), outcome_of(plain, student)
         assert [(c["grade_id"], c["reason"], c["diagnoses"]) for c in theirs["cells"]] == \
@@ -308,8 +330,8 @@ def test_scores_equal_plain_nbgrader_autograde(graded, course, tmp_path):
 def inspected(tmp_path_factory):
     """A course whose tests call the real inspector, graded once."""
     root = fake.make_inspected_course(tmp_path_factory.mktemp("inspected"))
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main([fake.INSPECTED, "--root", str(root), "--jobs", "2", "--quiet"]) == 0
+    done = fake.grade(root, "--jobs", "2", assignment=fake.INSPECTED)
+    assert done.returncode == 0, done.stderr
     return root
 
 
@@ -329,7 +351,9 @@ def test_inspector_diagnoses_reach_scores_feedback_and_report(inspected):
     assert ben["test_all_hidden"]["diagnoses"][0]["section"]["heading"] == "Forgetting zero_grad"
     with open(inspected / "reports" / fake.INSPECTED / "class_report.csv") as handle:
         rows = {(row["exercise"], row["diagnosis"]): row for row in csv.DictReader(handle)}
-    assert int(rows[("train_loop", "missing-zero-grad")]["students"]) == 1
+    # ben, and max and uma, whose visible test failed on their own loop before they tampered
+    # (tom and lex tampered first)
+    assert rows[("train_loop", "missing-zero-grad")]["who"] == "ben; max; uma"
 
 
 def test_removing_the_inspectors_hooks_is_tampering_not_a_loop_bug(inspected):
@@ -350,3 +374,47 @@ def test_a_forged_inspector_cache_entry_never_reaches_a_test(inspected):
                       for output in cell.outputs)
     assert "FORGED True" in printed  # the forgery worked inside the learner's own cell...
     assert fake.gradebook_scores(inspected, ["fay"], fake.INSPECTED)["fay"] == {"test_order": 0, "test_all_hidden": 0}
+
+
+HONEST_TORCH = ["ida", "kim"]
+# student -> what the tampering reason names (uma and max edit after the visible test ran)
+TAMPERED = {
+    "tom": "`autograder.exercises.train_loop.TrainLoop.teach` was added, hiding `autograder.exercises.base.Exercise.teach`",
+    "lex": "`autograder.exercises.train_loop.TrainLoop.teach` was added, hiding `autograder.exercises.base.Exercise.teach`",
+    "uma": "a Report the grader had cached (in `autograder.api._CACHE`) was edited",
+    "max": "a Report the grader had cached (in `autograder.api._CACHE`) was edited",
+    "ned": "`torch.optim.sgd.SGD.zero_grad` was added, hiding `torch.optim.optimizer.Optimizer.zero_grad`",
+}
+
+
+def check_honest_torch(root: Path, outcome, student: str) -> None:
+    assert fake.gradebook_scores(root, [student], fake.INSPECTED)[student] == {"test_order": 1, "test_all_hidden": 2}
+    assert all(cell["reason"] == "passed" for cell in outcome(root, student)["cells"]), outcome(root, student)
+
+
+def check_tampered(root: Path, outcome, student: str) -> None:
+    """Each loop lacks zero_grad (ned's calls one that does nothing); each learner tried to
+    make it pass without replacing a grader function."""
+    cells = {cell["grade_id"]: cell for cell in outcome(root, student)["cells"]}
+    assert fake.gradebook_scores(root, [student], fake.INSPECTED)[student] == {"test_order": 0, "test_all_hidden": 0}
+    tampered = [cell for cell in cells.values() if cell["cause"] and cell["cause"]["kind"] == "tampering"]
+    assert tampered and all(TAMPERED[student] in cell["reason"] for cell in tampered), cells
+    if student in fake.INSPECTED_EXTRA_CELLS:  # the visible test ran before the edit: it failed on the loop's own bug
+        assert cells["test_order"]["reason"].startswith("failed: [missing-zero-grad]")
+    else:
+        assert len(tampered) == len(cells)
+
+
+@pytest.mark.parametrize("student", HONEST_TORCH)
+def test_torchs_own_settings_are_not_tampering_and_grade_as_the_code_deserves(inspected, student):
+    """A correct loop in a notebook that set the default dtype to float64, seeded, set
+    threads, print options, deterministic algorithms, matmul precision, anomaly detection
+    and the default device (ida: it got 0, "torch.Storage was replaced", before); or cudnn's
+    flags, Python's and numpy's seeds, a warnings filter and a model compiled with
+    torch.compile, which wraps torch's optimizers' methods (kim): full marks."""
+    check_honest_torch(inspected, inspected_outcome, student)
+
+
+@pytest.mark.parametrize("student", sorted(TAMPERED))
+def test_hiding_a_grader_method_or_editing_a_cached_report_is_tampering(inspected, student):
+    check_tampered(inspected, inspected_outcome, student)

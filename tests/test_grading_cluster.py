@@ -3,11 +3,13 @@
 The same small class is graded by the local pool and through the cluster; the
 gradebooks and the summaries must agree. One worker is killed mid-batch and no grade
 may be lost or counted twice; an unreachable scheduler is a one-line error before
-anything is written; a worker without the course package is named and given nothing.
+anything is written; a worker without the course package is named and given nothing;
+a worker that joins later is warmed up by the course's worker plugin as it joins.
 """
 import contextlib
 import io
 import os
+import time
 import signal
 import socket
 import subprocess
@@ -19,9 +21,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from autograder.grade import cli, cluster  # noqa: E402
-from autograder.grade.course import Course  # noqa: E402
-from autograder.grade.pipeline import grade_assignment  # noqa: E402
+from autograder.grade.app import grade_app, session  # noqa: E402
+from autograder.grade.backends import dask as cluster  # noqa: E402
+from autograder.record.run import Job, Limits  # noqa: E402
 from grading_fixtures import fake_class as fake  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -110,10 +112,9 @@ def slow_class(root: Path) -> Path:
 def local_grades(tmp_path_factory):
     """The class graded by the local pool: (gradebook scores, summary rows)."""
     root = slow_class(tmp_path_factory.mktemp("local"))
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert cli.main([fake.ASSIGNMENT, "--root", str(root), "--jobs", "2", "--quiet"]) == 0
-    return fake.gradebook_scores(root, STUDENTS), summary_rows(printed.getvalue())
+    done = fake.grade(root, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    return fake.gradebook_scores(root, STUDENTS), summary_rows(done.stdout)
 
 
 def summary_rows(printed: str) -> dict[str, tuple[str, str]]:
@@ -128,17 +129,15 @@ def summary_rows(printed: str) -> dict[str, tuple[str, str]]:
 
 def test_a_class_graded_on_the_cluster_equals_the_local_pool(dask_cluster, local_grades, tmp_path):
     root = slow_class(tmp_path / "course")
-    printed, errors = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
-        code = cli.main([fake.ASSIGNMENT, "--root", str(root), "--scheduler", dask_cluster.address, "--quiet"])
-    assert code == 0, errors.getvalue()
+    done = fake.grade(root, "--scheduler", dask_cluster.address)
+    assert done.returncode == 0, done.stderr
     scores, rows = local_grades
     assert fake.gradebook_scores(root, STUDENTS) == scores
-    assert summary_rows(printed.getvalue()) == rows
-    assert f"on the Dask cluster at {dask_cluster.address}" in printed.getvalue()
-    assert "worker-bare" not in printed.getvalue()
-    bare = [line for line in errors.getvalue().splitlines() if "without the course package" in line]
-    assert bare and "ModuleNotFoundError" in bare[0], errors.getvalue()
+    assert summary_rows(done.stdout) == rows
+    assert f"on the Dask cluster at {dask_cluster.address}" in done.stdout
+    assert "worker-bare" not in done.stdout
+    bare = [line for line in done.stderr.splitlines() if "without the course package" in line]
+    assert bare and "ModuleNotFoundError" in bare[0], done.stderr
     assert dask_cluster.processes["worker-bare"].poll() is None  # never handed a job it cannot load
     for student in STUDENTS:  # feedback written here, by this process
         assert (root / "feedback" / student / fake.ASSIGNMENT / f"{fake.ASSIGNMENT}.html").is_file()
@@ -152,41 +151,83 @@ def test_the_worker_without_the_package_is_named(dask_cluster):
     assert "No module named 'autograder" in next(iter(lacking.values()))
 
 
-def test_a_worker_killed_mid_batch_loses_no_grade(dask_cluster, local_grades, tmp_path):
+def test_a_worker_killed_mid_batch_loses_no_grade(dask_cluster, local_grades, tmp_path, monkeypatch):
     root = slow_class(tmp_path / "course")
-    course = Course.load(root)
-    client = cluster.connect(dask_cluster.address)
-    seen = []
+    seen, graded = [], session.GradingSession.graded
 
-    def progress(outcome):
-        seen.append(outcome.student)
+    def kill_after_the_first(self, outcome):
+        seen.append(outcome)
         if len(seen) == 1:
             dask_cluster.kill("worker-b")
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            batch = grade_assignment(course, fake.ASSIGNMENT, students=None, progress=progress,
-                                     open_runner=cluster.DaskRunner.opener(client))
-    finally:
-        client.close()
+        graded(self, outcome)
+
+    monkeypatch.setattr(session.GradingSession, "graded", kill_after_the_first)
+    monkeypatch.chdir(root)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert grade_app.main([fake.ASSIGNMENT, "--scheduler", dask_cluster.address, "--log-level=WARN"]) == 0
     assert dask_cluster.processes["worker-b"].poll() is not None  # it really died
-    assert sorted(seen) == sorted(STUDENTS)  # every notebook scored exactly once
-    reasons = {o.student: [cell.reason for cell in o.cells] for o in batch.outcomes}
+    assert sorted(outcome.student for outcome in seen) == sorted(STUDENTS)  # every notebook scored exactly once
+    reasons = {o.student: [cell.reason for cell in o.cells] for o in seen}
     assert not any("Dask cluster could not grade" in reason for cells in reasons.values() for reason in cells), reasons
     assert fake.gradebook_scores(root, STUDENTS) == local_grades[0], reasons
 
 
-def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+def test_a_worker_that_joins_later_is_warmed_up_as_it_joins(dask_cluster):
+    """The course's WorkerPlugin (registered at connect) runs on workers that join afterwards."""
+    client = cluster.connect(dask_cluster.address)
+    try:
+        before = set(client.scheduler_info(n_workers=-1)["workers"])
+        dask_cluster.start("worker-late", [str(BIN / "dask"), "worker", dask_cluster.address]
+                           + dask_cluster.worker_command("worker-late"))
+        client.wait_for_workers(len(before) + 1, timeout=120)
+        (late,) = set(client.scheduler_info(n_workers=-1)["workers"]) - before
+        deadline = time.monotonic() + 60
+        while not client.run(_warming_or_warm, workers=[late])[late] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert client.run(_warming_or_warm, workers=[late])[late]
+    finally:
+        client.close()
+        dask_cluster.kill("worker-late")
+
+
+def _warming_or_warm() -> bool:
+    """Runs on the Dask worker (this module is not importable there: it travels by value)."""
+    from autograder.grade.backends import local
+    return bool(local._LAUNCHED or any(local._IDLE.values()))
+
+
+_warming_or_warm.__module__ = "__main__"  # cloudpickle sends a function of __main__ by value
+
+
+def test_a_task_that_fails_is_resubmitted_by_dask(monkeypatch):
+    """Resubmission is Dask's own (`retries=`), not a loop of ours."""
+    asked = {}
+
+    class Client:
+        def scheduler_info(self, n_workers=-1):
+            return {"workers": {"tcp://a": {"nthreads": 1}}}
+
+        def submit(self, function, *args, **kwargs):
+            asked.update(kwargs)
+            raise RuntimeError("stop here")
+
+    monkeypatch.setattr(cluster, "workers_without_package", lambda client: {})
+    runner = cluster.DaskRunner(Client(), [])
+    with pytest.raises(RuntimeError):
+        runner.submit(0, Job((), {}, Limits(1, 1, 1, 1)))
+    assert asked["retries"] == cluster.RETRIES >= 1 and asked["workers"] == ["tcp://a"]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path):
     root = tmp_path / "course"
     fake.make_course(root)
     fake.submit_class(root, ["alice"])
     before = (root / "gradebook.db").read_bytes()
-    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 2)
     address = f"tcp://127.0.0.1:{free_port()}"
-    assert cli.main([fake.ASSIGNMENT, "--root", str(root), "--scheduler", address, "--quiet"]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"Could not reach the Dask scheduler at {address}"), lines
+    done = fake.grade(root, "--scheduler", address)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"Could not reach the Dask scheduler at {address}" in lines[0], lines
     assert (root / "gradebook.db").read_bytes() == before
     assert not (root / "autograded").exists() and not (root / "feedback").exists()
 
@@ -207,7 +248,7 @@ def test_a_job_landing_on_a_worker_without_the_package_comes_back_named(dask_clu
     with distributed.Client(dask_cluster.address, timeout=30) as client:
         bare = next(address for address, info in client.scheduler_info()["workers"].items()
                     if info["name"] == "worker-bare")
-        job = {"id": 0, "cells": [], "files": {}, "limits": {}}
+        job = Job((), {}, Limits(1, 1, 1, 1))
         future = client.submit(pickle.loads, cloudpickle.dumps(cluster._Call(job, [])), workers=[bare], pure=False)
         result = future.result(timeout=60)
     assert result["missing_package"] == bare and "No module named 'autograder" in result["error"]

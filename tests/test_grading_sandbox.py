@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from autograder.grade import sandbox
+from autograder.grade.kernel import sandbox
 
 
 def run_in_child(check) -> int:

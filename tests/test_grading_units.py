@@ -5,10 +5,14 @@ import pytest
 import torch
 
 import autograder.expect
-from autograder.report import hidden_text
-from autograder.grade import integrity
-from autograder.grade.outcome import CellOutcome, SubmissionOutcome
+from autograder.grade.kernel import integrity
+from autograder.grade.reasons import hidden_text
+from autograder.record.outcome import Cause, CellOutcome, SubmissionOutcome
+from autograder.record.run import CellRecord, Job, JobCell, Limits, Run, Stop, StopKind
 from autograder.report.class_report import count_diagnoses
+
+LIMITS = Limits(cell_seconds=5, notebook_seconds=60, memory_bytes=2 ** 30, tmp_bytes=2 ** 26)
+
 
 def test_scrub_removes_hidden_lines_and_keeps_the_rest():
     hidden = {"secret = reference_losses(seed=7)", "x"}
@@ -103,15 +107,22 @@ def test_class_report_counts_each_student_once_per_exercise_and_diagnosis():
     assert rows[1]["diagnosis"] == "eval-mode-missing" and rows[1]["students"] == 1
 
 
-def run_in_worker(sources: list[str], **limits) -> dict:
-    from autograder.grade.pool import Worker, code_folders
-    worker = Worker.start([], code_folders())[0]
+def job_of(sources: list[str], files: dict | None = None, trusted: set[int] = frozenset()) -> Job:
+    return Job(tuple(JobCell(i, source, i in trusted, i in trusted) for i, source in enumerate(sources)),
+               files or {}, LIMITS)
+
+
+def run_in_worker(sources: list[str], trusted: set[int] = frozenset()) -> Run:
+    from autograder.grade.backends.local import Worker, code_folders
+    worker = Worker.start([], code_folders())
     try:
-        cells = [{"index": i, "source": source, "trusted": False} for i, source in enumerate(sources)]
-        limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26} | limits
-        return worker.run({"id": 0, "cells": cells, "files": {"data.txt": "aGk="}, "limits": limits})
+        return worker.run(job_of(sources, {"data.txt": b"hi"}, trusted))
     finally:
         worker.close()
+
+
+def text_of(record: CellRecord) -> str:
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in record.outputs)
 
 
 def _ended(pid: int, seconds: float = 10.0) -> bool:
@@ -131,18 +142,15 @@ def _ended(pid: int, seconds: float = 10.0) -> bool:
 
 @pytest.mark.slow
 def test_one_warm_up_serves_a_pool_of_workers_each_its_own_process(monkeypatch):
-    from autograder.grade.pool import Launch, code_folders
+    from autograder.grade.backends.local import Launch, code_folders
     monkeypatch.setenv("AUTOGRADER_NO_NAMESPACES", "1")  # then a cell's parent is the worker itself
     launch = Launch(clones=2)
     workers = launch.workers([], code_folders(), 2)  # one copy more than wanted: never forked
-    limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26}
     try:
         assert len(workers) == 2
-        answers = [worker.run({"id": n, "cells": [{"index": 0, "source": "import os\nos.getppid()", "trusted": False}],
-                               "files": {}, "limits": limits}) for n, worker in enumerate(workers)]
-        parents = [int(answer["cells"]["0"]["outputs"][0]["data"]["text/plain"]) for answer in answers]
+        answers = [worker.run(job_of(["import os\nos.getppid()"])) for worker in workers]
+        parents = [int(text_of(answer.cells[0])) for answer in answers]
         assert parents[0] == workers[0].process.pid and parents[1] not in (parents[0], os.getpid())
-        assert [answer["id"] for answer in answers] == [0, 1]
     finally:
         for worker in workers:
             worker.close()
@@ -157,10 +165,24 @@ def test_without_namespaces_the_worker_still_runs_cells_and_guards_the_network(m
     monkeypatch.setenv("AUTOGRADER_NO_NAMESPACES", "1")
     result = run_in_worker(["print(open('data.txt').read())\n1 + 1",
                             "import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)"])
-    assert result["walls"].startswith("weak")
-    first, second = result["cells"]["0"]["outputs"], result["cells"]["1"]["outputs"]
+    assert result.walls.startswith("weak")
+    first, second = result.cells[0].outputs, result.cells[1].outputs
     assert first[0]["text"] == "hi\n" and first[1]["data"]["text/plain"] == "2"
     assert second[0]["output_type"] == "error" and "network access is disabled" in second[0]["evalue"]
+
+
+@pytest.mark.slow
+def test_the_run_is_resumed_after_a_dead_cell_and_hands_back_what_the_notebook_wrote():
+    """A cell that ends its process costs only itself: the learner's cells before it run
+    again, the test cells already scored do not, and each stop is a record with its kind."""
+    result = run_in_worker(["state = 41", "state + 1", "import os\nos._exit(4)", "state + 2",
+                            "open('out.txt', 'w').write('kept')\nopen('data.txt', 'w').write('changed')"],
+                           trusted={1, 3})
+    assert [text_of(result.cells[i]) for i in (1, 3)] == ["42", "43"]
+    assert 2 not in result.cells and result.stop is None
+    assert [(stop.kind, stop.cell) for stop in result.crashes] == [(StopKind.EXIT, 2)]
+    assert "exit code 4" in result.crashes[0].words
+    assert result.files == {"out.txt": b"kept", "data.txt": b"changed"}  # the given data.txt was b"hi"
 
 
 @pytest.mark.slow
@@ -171,10 +193,10 @@ def test_notebook_habits_run_as_in_a_kernel_and_are_not_tampering():
                             "from tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass",
                             "import ipywidgets\nipywidgets.IntSlider(3)",
                             "import torch\nopt = torch.optim.Adamax([torch.nn.Parameter(torch.zeros(1))])\nopt.step()"])
-    for cell in result["cells"].values():
-        kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
+    for cell in result.cells.values():
+        kinds = [(o["output_type"], o.get("name")) for o in cell.outputs]
         assert ("stream", "stderr") not in kinds and ("error", None) not in kinds, cell
-        assert cell["tampering"] == []
+        assert cell.tampering == []
 
 
 # -- diagnoses and reports as data ------------------------------------------------------------
@@ -204,6 +226,7 @@ def test_a_report_and_its_diagnoses_survive_json():
 
 def test_assert_passes_failure_carries_the_report_and_publishes_it_only_under_the_grader(monkeypatch):
     from autograder import handoff
+    from autograder.record.cell_report import MIMETYPE, reports_in
     published = []
     monkeypatch.setattr("IPython.display.display", lambda data, raw=False: published.append(data))
     report = a_report()
@@ -214,8 +237,8 @@ def test_assert_passes_failure_carries_the_report_and_publishes_it_only_under_th
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     handoff.failure(report, report.diagnoses[:1], "order")
     outputs = [{"output_type": "display_data", "data": published[0]}, {"output_type": "stream", "text": "x"},
-               {"output_type": "display_data", "data": {handoff.MIMETYPE: {"no": "report"}}}]
-    found = handoff.reports_in(outputs)
+               {"output_type": "display_data", "data": {MIMETYPE: {"no": "report"}}}]
+    found = reports_in(outputs)
     assert len(found) == 1 and found[0]["failing"] == ["missing-zero-grad"] and found[0]["concern"] == "order"
 
 
@@ -247,11 +270,9 @@ def test_feedback_page_plots_the_curve_shows_the_line_and_says_when_there_is_no_
 
 def test_feedback_page_names_the_root_cause_once_per_exercise():
     from autograder.report.feedback_page import render
-    cause = {"kind": "crash", "cell": 3, "subject": "the cell defining `train`",
-             "words": "crashed the kernel with a segmentation fault (SIGSEGV)",
-             "text": "the cell defining `train` crashed the kernel with a segmentation fault (SIGSEGV)"}
-    cells = [CellOutcome(f"t{i}", "train_loop", 0.0, 1.0, "could not run: " + cause["text"], message="could not run: "
-                         + cause["text"], cause=cause) for i in range(2)]
+    cause = Cause(StopKind.CRASH, 3, "the cell defining `train`", "crashed the kernel with a segmentation fault (SIGSEGV)")
+    cells = [CellOutcome(f"t{i}", "train_loop", 0.0, 1.0, "could not run: " + cause.text, message="could not run: "
+                         + cause.text, cause=cause) for i in range(2)]
     page = render(SubmissionOutcome("ann", "a1", "a1", cells=cells))
     assert page.count("What stopped the tests") == 1
     assert "the cell defining <code>train</code> crashed the kernel with a segmentation fault" in page
@@ -276,8 +297,14 @@ def name_error(name):
     return {"output_type": "error", "ename": "NameError", "evalue": f"name '{name}' is not defined", "traceback": []}
 
 
+def ran(nb, *left_out) -> dict[int, CellRecord]:
+    """A record for every cell of `nb` but `left_out`, of its outputs."""
+    return {i: CellRecord(i, [dict(o) for o in cell.outputs], i + 1) for i, cell in enumerate(nb.cells)
+            if i not in left_out}
+
+
 def test_a_test_meeting_nameerror_is_blamed_on_the_cell_that_died_defining_the_name():
-    from autograder.grade import causes
+    from autograder.grade.reasons.causes import Causes
     nb = notebook(("import torch", [], None),
                   ("import os\ndef train(model):\n    return []\nos._exit(3)", [], None),
                   ("helper = 1", [], None),
@@ -285,46 +312,72 @@ def test_a_test_meeting_nameerror_is_blamed_on_the_cell_that_died_defining_the_n
                   ("undefined_thing()", [name_error("undefined_thing")], "test_b"),
                   ("assert False", [{"output_type": "error", "ename": "AssertionError", "evalue": "",
                                      "traceback": []}], "test_c"))
-    result = {"cells": {}, "crashes": [{"cell": 1, "kind": "exit", "reason": "ended the grading process itself"}]}
-    found = causes.find_causes(nb, result)
-    why = causes.blame(nb, 3, found, None, "train")
+    run = Run(cells=ran(nb, 1), crashes=[Stop(StopKind.EXIT, "ended the grading process itself", 1)])
+    found = Causes(nb, run)
+    why = found.of_test(3, None, "train")
     assert why.text == "the cell defining `train` ended the grading process itself" and why.cell == 1
-    assert causes.blame(nb, 4, found, None, "train(None)") is None  # nothing the learner can see defines it
-    assert causes.blame(nb, 5, found, None, "") is None  # failed on its own
+    assert why.kind is StopKind.EXIT
+    assert found.of_test(4, None, "train(None)") is None  # nothing the learner can see defines it
+    assert found.of_test(5, None, "") is None  # failed on its own
 
 
 def test_a_test_whose_process_died_in_it_names_the_learner_function_it_called():
-    from autograder.grade import causes
+    from autograder.grade.reasons.causes import Causes
     nb = notebook(("def train(model):\n    return []", [], None), ("train(None)", [], "test_a"))
-    result = {"cells": {}, "stopped": {"cell": 1, "kind": "crash", "signal": "SIGSEGV",
-                                       "reason": "crashed the kernel with a segmentation fault (SIGSEGV)"}}
-    why = causes.blame(nb, 1, causes.find_causes(nb, result), None, "")
+    run = Run(cells=ran(nb, 1), stop=Stop(StopKind.CRASH, "crashed the kernel with a segmentation fault (SIGSEGV)",
+                                           1, "SIGSEGV"))
+    why = Causes(nb, run).of_test(1, None, "")
     assert why.text == "this test, which calls `train`, crashed the kernel with a segmentation fault (SIGSEGV)"
-    assert why.kind == "crash" and why.signal == "SIGSEGV"
+    assert why.kind is StopKind.CRASH and why.signal == "SIGSEGV"
+
+
+def test_a_stop_is_read_from_the_record_not_from_an_output_that_looks_like_one():
+    """A learner's own exception named like the grader's (or a printed fake) stops nothing:
+    only the run's record says a cell stopped; a cell that never ran is blamed on the stop before it."""
+    from autograder.grade.reasons.causes import Causes
+    fake = {"output_type": "error", "ename": "CellTimeoutError", "evalue": "cell time limit exceeded (3 s)",
+            "traceback": []}
+    nb = notebook(("def train():\n    raise CellTimeoutError('fake')", [], None), ("train()", [fake], "test_a"),
+                  ("x = 1", [], None), ("train()", [], "test_b"))
+    real_stop = Stop(StopKind.KILLED, "was killed by SIGTERM", 2, "SIGTERM")
+    found = Causes(nb, Run(cells=ran(nb, 2, 3), stop=real_stop))
+    assert found.of_test(1, None, "") is None  # the test failed on its own error
+    assert found.of_test(3, None, "").kind is StopKind.KILLED and found.of_test(3, None, "").cell == 2
 
 
 def test_why_stopped_tells_a_fault_from_a_kill_and_never_blames_memory_for_a_signal():
     import signal
-    from autograder.grade.worker import why_stopped
-    limits = {"cell_seconds": 3, "notebook_seconds": 60}
-    assert why_stopped(None, signal.SIGSEGV, limits) == {
-        "kind": "crash", "signal": "SIGSEGV", "reason": "crashed the kernel with a segmentation fault (SIGSEGV)"}
+    from autograder.grade.kernel.supervise import why_stopped
+    limits = Limits(3, 60, 2 ** 30, 2 ** 26)
+    assert why_stopped(None, signal.SIGSEGV, limits, cell=4) == Stop(
+        StopKind.CRASH, "crashed the kernel with a segmentation fault (SIGSEGV)", 4, "SIGSEGV")
     killed = why_stopped(None, signal.SIGKILL, limits)
-    assert killed["kind"] == "killed" and killed["reason"].startswith("was killed by SIGKILL, a signal the grader did not")
-    assert "not the memory limit" in killed["reason"]
-    assert why_stopped(None, 3 << 8, limits)["kind"] == "exit" and "exit code 3" in why_stopped(None, 3 << 8, limits)["reason"]
+    assert killed.kind is StopKind.KILLED and killed.words.startswith("was killed by SIGKILL, a signal the grader did not")
+    assert "not the memory limit" in killed.words
+    assert why_stopped(None, 3 << 8, limits).kind is StopKind.EXIT and "exit code 3" in why_stopped(None, 3 << 8, limits).words
     walled = why_stopped(None, signal.SIGKILL, limits, "namespaces (mount, network, pid), private /tmp")
-    assert walled["kind"] == "killed" and "from outside the notebook" in walled["reason"]
-    assert "own code" not in walled["reason"]  # it cannot signal its cell runner there
-    assert why_stopped("cell", 0, limits)["kind"] == "timeout"
-    assert why_stopped(None, signal.SIGXCPU, limits)["kind"] == "cpu-limit"
+    assert walled.kind is StopKind.KILLED and "from outside the notebook" in walled.words
+    assert "own code" not in walled.words  # it cannot signal its cell runner there
+    assert why_stopped("cell", 0, limits).kind is StopKind.TIMEOUT
+    assert why_stopped(None, signal.SIGXCPU, limits).kind is StopKind.CPU_LIMIT
+
+
+def test_records_travel_as_json_and_back_unchanged():
+    import json
+    record = CellRecord(3, [{"output_type": "stream", "name": "stdout", "text": "x"}], 2, 0.5,
+                        Stop(StopKind.TIMEOUT, "did not finish within its time limit (3 s)"), ["`torch.x` was replaced"])
+    assert CellRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    cause = Cause(StopKind.MEMORY, 4, "this test", "ran out of memory")
+    cell = CellOutcome("t", "train_loop", 0.0, 2.0, "r", cause=cause)
+    back = CellOutcome.from_dict(json.loads(json.dumps(cell.to_dict())))
+    assert back == cell and back.cause.kind is StopKind.MEMORY
 
 
 # -- torch's hook tables ------------------------------------------------------------------------
 
 @pytest.fixture
 def guard():
-    from autograder.grade.hook_guard import HookGuard
+    from autograder.grade.kernel.hook_guard import HookGuard
     installed = HookGuard()
     yield installed
     installed.remove()
@@ -384,10 +437,15 @@ def test_replacing_a_hook_table_or_leaving_a_torch_mode_on_is_tampering(guard):
                                    "was replaced"]
     finally:
         torch.nn.modules.module._global_forward_pre_hooks = original
-    mode = TorchFunctionMode()
+
+    class Passthrough(TorchFunctionMode):  # the notebook's own mode
+        pass
+
+    mode = Passthrough()
     mode.__enter__()
     try:
-        assert any("torch function or dispatch mode" in change for change in guard.changes())
+        assert any("torch function or dispatch mode of the notebook's own (`" in change and "Passthrough" in change
+                   for change in guard.changes())
     finally:
         mode.__exit__(None, None, None)
 
@@ -396,8 +454,8 @@ def test_replacing_a_hook_table_or_leaving_a_torch_mode_on_is_tampering(guard):
 def test_without_namespaces_a_self_kill_is_named_as_a_kill(monkeypatch):
     monkeypatch.setenv("AUTOGRADER_NO_NAMESPACES", "1")
     result = run_in_worker(["x = 1", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
-    assert result["stopped"]["cell"] == 1 and result["stopped"]["kind"] == "killed"
-    assert result["stopped"]["signal"] == "SIGKILL" and "memory" not in result["stopped"]["reason"].split("(")[0]
+    assert result.stop.cell == 1 and result.stop.kind is StopKind.KILLED
+    assert result.stop.signal == "SIGKILL" and "memory" not in result.stop.words.split("(")[0]
 
 
 @pytest.mark.slow
@@ -405,7 +463,7 @@ def test_the_warm_worker_loads_every_grader_module_a_notebook_reaches_before_its
     """Modules loaded later would be neither watched for tampering nor put back before tests."""
     import subprocess
     import sys
-    probe = ("import sys\nfrom autograder.grade import worker\nworker._warm_up()\n"
+    probe = ("import sys\nfrom autograder.grade.kernel import worker\nworker.warm_up()\n"
              "before = {m for m in sys.modules if m.startswith(('autograder', 'course_helpers'))}\n"
              "import autograder, course_helpers\n"
              "for package in (autograder, course_helpers):\n"
@@ -420,16 +478,14 @@ def test_the_warm_worker_loads_every_grader_module_a_notebook_reaches_before_its
 
 @pytest.mark.slow
 def test_a_dask_worker_warms_its_grading_worker_before_the_first_job(monkeypatch):
-    from autograder.grade import pool
+    from autograder.grade.backends import local as pool
     monkeypatch.setattr(pool, "_IDLE", {})
     monkeypatch.setattr(pool, "_LAUNCHED", [])
     assert pool.warm_up_soon() is True
     assert pool.warm_up_soon() is False  # one head start is enough
     started = pool._LAUNCHED[0].process.pid
-    limits = {"cell_seconds": 5, "notebook_seconds": 60, "memory_bytes": 2 ** 30, "tmp_bytes": 2 ** 26}
-    result = pool.run_here({"id": 3, "cells": [{"index": 0, "source": "6 * 7", "trusted": False}], "files": {},
-                            "limits": limits}, [])
-    assert result["cells"]["0"]["outputs"][0]["data"]["text/plain"] == "42"
+    result, walls = pool.run_here(job_of(["6 * 7"]), [])
+    assert text_of(result.cells[0]) == "42" and walls
     assert pool._LAUNCHED == [] and [w.process.pid for ws in pool._IDLE.values() for w in ws] == [started]
     assert pool.warm_up_soon() is False  # a warm worker is waiting
     for workers in pool._IDLE.values():
@@ -438,29 +494,26 @@ def test_a_dask_worker_warms_its_grading_worker_before_the_first_job(monkeypatch
 
 
 @pytest.mark.slow
-def test_the_parent_holds_only_a_few_prepared_notebooks_however_big_the_class(tmp_path, monkeypatch):
-    """Submissions are prepared as workers free up, not all at once: memory stays flat."""
+def test_the_parent_holds_only_a_few_jobs_ahead_however_big_the_class(tmp_path, monkeypatch):
+    """Jobs are sent ahead of nbgrader as workers free up, not all at once: memory stays flat;
+    and each one made ahead is used (nbgrader asks for the very job that was predicted)."""
     from grading_fixtures import fake_class
-    from autograder.grade import pipeline
-    from autograder.grade.course import Course
+    from autograder.grade.app import grade_app, session
     course = fake_class.make_course(tmp_path / "course")
     for number in range(8):
         fake_class.submit(course, f"s{number}", fake_class.student_notebook(course, "alice"))
-    counts = {"prepared": 0, "scored": 0, "most": 0}
-    prepare, score = pipeline.prepare.prepare, pipeline.score.score
+    seen = {"most": 0, "sessions": []}
+    send = session.GradingSession._send
 
-    def counted_prepare(*args):
-        items = prepare(*args)
-        counts["prepared"] += len(items)
-        counts["most"] = max(counts["most"], counts["prepared"] - counts["scored"])
-        return items
+    def counted(self, key, job, place):
+        send(self, key, job, place)
+        seen["most"] = max(seen["most"], self.in_flight)
+        if self not in seen["sessions"]:
+            seen["sessions"].append(self)
 
-    def counted_score(*args):
-        counts["scored"] += 1
-        return score(*args)
-
-    monkeypatch.setattr(pipeline.prepare, "prepare", counted_prepare)
-    monkeypatch.setattr(pipeline.score, "score", counted_score)
-    batch = pipeline.grade_assignment(Course.load(course), fake_class.ASSIGNMENT, jobs=1)
-    assert len(batch.outcomes) == counts["scored"] == counts["prepared"] == 8
-    assert counts["most"] <= pipeline.AHEAD * 1, counts
+    monkeypatch.setattr(session.GradingSession, "_send", counted)
+    monkeypatch.chdir(course)
+    assert grade_app.main([fake_class.ASSIGNMENT, "--jobs=1", "--log-level=WARN"]) == 0
+    (ran,) = seen["sessions"]
+    assert len(ran.outcomes) == 8 and seen["most"] <= session.AHEAD * 1 + 1, seen
+    assert ran.predicted == 8 and ran.hits == 8

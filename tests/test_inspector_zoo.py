@@ -23,7 +23,8 @@ def test_zoo_has_two_buggy_functions_per_code_and_correct_code_per_exercise():
     thin = {code: n for code, n in per_code.items() if n < 2}
     assert not thin, f"codes with fewer than two zoo functions: {thin}"
     exercises = {c.exercise for c in CASES if not c.codes}
-    assert exercises == {"train_loop", "train_epoch", "train_epoch_accumulate", "evaluate", "fit", "fit_tracked"}
+    assert exercises == {"train_loop", "train_until", "train_epoch", "train_epoch_accumulate", "evaluate", "fit",
+                         "fit_logged", "fit_tracked", "train_epoch_amp", "train_epoch_onecycle"}
 
 
 def test_every_diagnosis_message_carries_a_number_from_the_run():

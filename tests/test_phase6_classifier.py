@@ -7,9 +7,9 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_helpers.classifier import (DigitsMLP, MetricsLog, WithProgress, confusion_matrix, make_loaders,
-                                       make_optimizer, plot_confusion, reference_evaluate, reference_fit,
-                                       split_digits, train_one_epoch, train_reference)
+from course_helpers.classifier import (DigitsMLP, MetricsLog, StopsAfter, WithProgress, confusion_matrix,
+                                       make_loaders, make_optimizer, plot_confusion, reference_evaluate,
+                                       reference_fit, split_digits, train_one_epoch, train_reference)
 from course_helpers.datasets import SlowDataset
 from course_helpers.memory import bytes_saved_for_backward
 
@@ -196,6 +196,17 @@ def test_with_progress_passes_every_batch_through_and_counts_them_each_epoch():
         batches = list(wrapped)
         assert [len(y) for _, y in batches] == [4, 4, 2]
     assert bar.n == 6
+
+
+def test_wrapped_loaders_show_the_generator_a_resume_must_save(split):
+    """fit_tracked saves `train_loader.generator`'s state: a wrapped loader hands out the wrapped one's."""
+    train_loader, val_loader = make_loaders(*split, batch_size=32, seed=0)
+    for wrapped in (WithProgress(train_loader, bar=None), StopsAfter(train_loader, 3)):
+        assert wrapped.generator is train_loader.generator
+    assert StopsAfter(val_loader, 3).generator is None  # no generator of its own: the global one shuffles
+    stopping = StopsAfter(train_loader, 3)
+    with pytest.raises(KeyboardInterrupt):
+        list(stopping)
 
 
 def test_reference_fit_is_one_epoch_of_training_then_validation_per_epoch():

@@ -25,6 +25,7 @@ class Exercise:
     purpose = "trained"  # what a function that never calls the model failed to do
     trains = True  # a loss curve is worth drawing
     reference = None  # a correct implementation of the contract (a plain function)
+    calls = 1  # a per-epoch function is called twice in a row on the same objects, as `fit` calls it
 
     def workload(self, fixture) -> str:
         """What a correct function works through, in words: "5 epochs", "8 batches"."""

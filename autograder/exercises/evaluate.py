@@ -5,7 +5,7 @@ in [0, 1]). The fixture hands the model over in *training* mode, with dropout an
 so a missing `model.eval()` shows and changes the numbers.
 """
 from autograder.diagnoses import Lesson, Section, diagnosis
-from autograder.exercises.base import Exercise, weights, weights_changed
+from autograder.exercises.base import Exercise, weights
 from autograder.exercises.fixtures import (BatchBook, Fixture, classification_data, make_model,
                                            recording_loader)
 from autograder.inspector.kept_graphs import check_kept_graphs
@@ -44,6 +44,7 @@ class Evaluate(Exercise):
     hidden = dict(seed=31, samples=45, batch_size=9, features=8, hidden=12, classes=4,
                   dropout=0.3, batchnorm=True, training=True)
     purpose = "measured"
+    calls = 2
     lessons = {
         "model-never-called": Lesson(
             Section("06_classifier", "Validation without gradients"),
@@ -66,8 +67,7 @@ class Evaluate(Exercise):
                        extra={"before": weights(model)})
 
     def judge(self, trace, result, fixture):
-        changed = weights_changed(fixture.extra["before"], fixture.model)
-        found = check_validation(trace, weights_changed=changed)
+        found = check_validation(trace, weights_changed=trace.weights_changed)
         found += check_coverage(trace, len(fixture.args[1]), fixture.params["samples"], "evaluate")
         found += check_kept_graphs(trace)
         if not isinstance(result, (tuple, list)) or len(result) != 2:

@@ -7,12 +7,13 @@ there are several epochs, so a `model.train()` called only once shows in epoch 2
 """
 from autograder.diagnoses import diagnosis
 from autograder.exercises.base import Exercise
+from autograder.exercises.contract import by_window, check_contract
 from autograder.exercises.fixtures import Fixture
 from autograder.exercises.evaluate import evaluate
 from autograder.exercises.train_epoch import classifier_fixture, train_epoch
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode, check_validation, validation_forwards
-from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss
+from autograder.inspector.numbers import batch_losses, check_accuracy, check_mean_loss, trained_losses
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.updates import check_updates
 from autograder.inspector.validation import check_history, epoch_windows
@@ -76,18 +77,25 @@ class Fit(Exercise):
             trained, measured = _train_passes_in(trace, window)
             if lists["train_loss"] is not None and trained:
                 found += check_mean_loss(
-                    lists["train_loss"][epoch], batch_losses(trace, "train", trained[0]),
+                    lists["train_loss"][epoch], batch_losses(trace, "train", trained[0], window=window),
                     "The returned history['train_loss']", f" for epoch {epoch + 1}",
-                    alternatives=tuple(batch_losses(trace, "train", p, trained=False) for p in measured))
+                    alternatives=(batch_losses(trace, "train", trained[0], window=window, first=True),
+                                  trained_losses(trace, "train", window))
+                    + tuple(batch_losses(trace, "train", p, trained=False) for p in measured))
         val_batches = fixture.extra["val_batches"]
         for key, kind in (("val_loss", "loss"), ("val_acc", "acc")):
             if lists[key] is None:
                 continue
-            problems, unexplained = check_history(trace, key, lists[key], epochs, val_batches, kind)
+            problems, unexplained = check_history(trace, key, lists[key], epochs, val_batches, kind,
+                                                  fixture.params["val_samples"])
             found += problems
             for epoch in unexplained:
                 found += _plain_number(trace, key, kind, lists[key][epoch], epoch, windows[epoch])
-        return found
+        return self.contract(trace, found, fixture)
+
+    def contract(self, trace, found, fixture):
+        return check_contract(trace, found, epochs=by_window(trace, fixture.params["epochs"]),
+                              examples=fixture.params["samples"], batch_size=fixture.params["batch_size"])
 
 
 def _plain_number(trace, key, kind, figure, epoch, window):

@@ -1,15 +1,22 @@
 """Phase 6, `fit_tracked(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir, patience=None)`.
 
-`fit`, plus the files that make a run trustworthy later: `metrics.csv` (a row per epoch:
-epoch, train_loss, val_loss, val_acc, lr, checkpoint), `config.json` (hyperparameters,
-seed, torch version), `best.pt` (the state_dict of the lowest validation loss) and
-`last.pt` (model, optimizer, epoch, random state). It resumes from `last.pt` when that
-exists, stops after `patience` epochs without a lower validation loss, and returns the
-`fit` dict plus "best_epoch".
+`fit_logged` (metrics.csv, config.json, best.pt), plus what lets a stopped run go on as if
+it had never stopped, and a run stop when it no longer improves: `last.pt` (model,
+optimizer, epoch, what the loop counts, and every random state the run draws from), a
+resume from it when it exists, and a stop after `patience` epochs without a lower
+validation loss. Returns the `fit` dict plus "best_epoch".
 
-The first run is judged exactly as `fit` is (its fixtures and checks), and its folder
-is read. Then `follow_up` calls the function again, each time on fresh fixtures built
-from the same seed, as a new process would find them:
+Every random state, because a resume is exact only if each generator the run draws from
+picks up where it was: the global CPU generator (`torch.get_rng_state()`: dropout on a
+CPU, a loader without a generator of its own), each CUDA device's generator when CUDA is
+available (`torch.cuda.get_rng_state_all()`: dropout on a GPU draws from it, not from the
+CPU's), and the training loader's own generator (`train_loader.generator`: the order of
+the batches). The fixtures' training loader has one, so forgetting it shows on any machine;
+tests/test_phase6_fit_tracked.py stands a simulated CUDA generator in for a GPU's.
+
+The first run is judged exactly as `fit_logged` is, and last.pt is read. Then `follow_up`
+calls the function again, each time on fresh fixtures built from the same seed, as a new
+process would find them:
 
 1. a run whose training loader raises `RunInterrupted` part-way through epoch
    `stop_epoch`, the way a killed job stops;
@@ -19,22 +26,18 @@ from the same seed, as a new process would find them:
 3. a run with `patience`, which must stop where the uninterrupted run's validation
    losses say it should.
 """
-import copy
-import numbers
-import shutil
-import tempfile
-import weakref
-from pathlib import Path
-
 import torch
 
-from autograder.diagnoses import diagnosis
-from autograder.exercises.fit import KEYS, Fit
-from autograder.exercises.run_folder import (NUMBERS, is_state_dict_of, leaves, load_checkpoint, mappings,
-                                             names_best_checkpoint, read_config, read_metrics)
+from autograder.diagnoses import Lesson, Section, diagnosis
+from autograder.exercises.fit_logged import FitLogged, best_reproduces, fit_untracked, history_of, is_int
+from autograder.exercises.run_folder import NUMBERS, is_state_dict_of, leaves, load_checkpoint, mappings, read_metrics
 from autograder.inspector.guard import run_guarded
-from autograder.inspector.values import as_float, describe
+from autograder.inspector.values import describe
 from autograder.inspector.words import count
+
+_RESUMING = Section("06_classifier", "Resuming a run")
+SAVE_STATES = ("`torch.get_rng_state()`, `torch.cuda.get_rng_state_all()` when `torch.cuda.is_available()`, and "
+               "`train_loader.generator.get_state()` when the loader has a generator of its own")
 
 
 class RunInterrupted(BaseException):
@@ -60,22 +63,6 @@ class _Interrupting:
         return self.collate(samples)
 
 
-def history_of(result, epochs: int) -> dict | None:
-    """The returned lists as floats when they are all there, one per epoch; else None."""
-    if not isinstance(result, dict) or any(key not in result for key in KEYS):
-        return None
-    lists = {}
-    for key in KEYS:
-        values = result[key]
-        if not isinstance(values, (list, tuple)) or len(values) != epochs:
-            return None
-        floats = [as_float(v) for v in values]
-        if None in floats:
-            return None
-        lists[key] = floats
-    return lists
-
-
 def stop_after(val_losses: list[float], patience: int) -> int | None:
     """The epoch (from 1) after which early stopping with `patience` ends the run, if any."""
     best, since = float("inf"), 0
@@ -89,177 +76,83 @@ def stop_after(val_losses: list[float], patience: int) -> int | None:
     return None
 
 
-def measure(model, loader, loss_fn, device) -> tuple[float, float]:
-    """(mean loss per example, mean of batch losses) of `model` on `loader`, in eval mode."""
-    model.eval()
-    total, batch_means, seen = 0.0, [], 0
-    with torch.no_grad():
-        for x, y in loader:
-            loss = loss_fn(model(x.to(device)), y.to(device)).item()
-            total += loss * len(y)
-            batch_means.append(loss)
-            seen += len(y)
-    return total / seen, sum(batch_means) / len(batch_means)
+def steps_per_epoch(first) -> int:
+    """The optimizer steps an epoch makes in the uninterrupted run, when every epoch made as many
+    (else one per training batch): what a resumed or early-stopped run is counted against, so that a
+    loop that steps wrongly in every epoch, diagnosed by fit's checks, is not blamed here again."""
+    steps, epochs = len(first.extra["lrs"]), first.params["epochs"]
+    return steps // epochs if steps and steps % epochs == 0 else first.extra["batches"]
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+def random_states(train_loader) -> list[tuple[str, torch.Tensor]]:
+    """(how to get it, the state now) for every generator a run of `train_loader` may draw from."""
+    states = [("`torch.get_rng_state()`", torch.get_rng_state())]
+    if torch.cuda.is_available():
+        states += [("`torch.cuda.get_rng_state_all()`", state) for state in torch.cuda.get_rng_state_all()]
+    generator = getattr(train_loader, "generator", None)
+    if generator is not None:
+        states.append(("`train_loader.generator.get_state()`", generator.get_state()))
+    return states
 
 
-def _close(a: float, b: float, slack: float = 0.0) -> bool:
-    return abs(a - b) <= slack + 1e-5 * max(abs(a), abs(b), 1e-8)
+def missing_states(saved, train_loader) -> list[str]:
+    """Which random states `saved` (last.pt) lacks. A state counts where last.pt holds a uint8 tensor of
+    its size (or the generator itself). The loader's is looked for by its value first, the CPU's
+    having the same size, so that a missing one is named as the one that is missing."""
+    held = [v.get_state() if isinstance(v, torch.Generator) else v for _, v in leaves(saved)
+            if isinstance(v, torch.Generator) or (isinstance(v, torch.Tensor) and v.dtype == torch.uint8)]
+    wanted = random_states(train_loader)
+    loader = [(name, state) for name, state in wanted if "loader" in name]
+    found = {}
+    for name, state in loader:
+        same = next((i for i, h in enumerate(held) if torch.equal(h.cpu(), state.cpu())), None)
+        if same is not None:
+            found[name] = held.pop(same)
+    lacking = []
+    for name, state in [pair for pair in wanted if "loader" not in pair[0]] + loader:
+        if name in found:
+            continue
+        same = next((i for i, h in enumerate(held) if h.numel() == state.numel()), None)
+        if same is None:
+            lacking.append(name)
+        else:
+            held.pop(same)
+    devices = lacking.count("`torch.cuda.get_rng_state_all()`")
+    lacking = list(dict.fromkeys(lacking))  # one name per kind of state
+    if devices:
+        index = lacking.index("`torch.cuda.get_rng_state_all()`")
+        lacking[index] += f" ({count(devices, 'CUDA device')})"
+    return lacking
 
 
-def _outcome_words(outcome) -> str:
-    if outcome.timed_out:
-        return "ran out of time"
-    if outcome.error is not None:
-        return f"raised {type(outcome.error).__name__}: {outcome.error}"
-    return "returned normally"
-
-
-def best_reproduces(fixture, run_dir, lowest: float, best_epoch: int) -> str:
-    """'' when run_dir/best.pt, loaded into a copy of the fixture's model, measures `lowest`
-    on the fixture's validation data; else what went wrong."""
-    device = fixture.params["device"]
-    model = copy.deepcopy(fixture.model)  # the architecture; load_state_dict replaces every weight
-    state, problem = load_checkpoint(Path(run_dir) / "best.pt", device)
-    lowest_came = f"The lowest validation loss, {lowest:.6g}, came at epoch {best_epoch}, but"
-    if state is None:
-        return f"{lowest_came} {problem}: save `model.state_dict()` there."
-    if not is_state_dict_of(state, model):
-        return (f"{lowest_came} best.pt holds {describe(state)}, not the model's state_dict (names "
-                f"{sorted(model.state_dict())[:4]}...): save `model.state_dict()`.")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        return f"{lowest_came} best.pt does not load into the model: {str(error).splitlines()[0]}."
-    weighted, plain = measure(model, fixture.args[2], fixture.loss_fn, device)
-    if not (_close(weighted, lowest) or _close(plain, lowest)):
-        return (f"The weights in best.pt measure a validation loss of {weighted:.6g}, but the lowest "
-                f"logged validation loss is {lowest:.6g}, at epoch {best_epoch}: save `model.state_dict()` "
-                f"to best.pt in the epoch whose validation loss is lower than every earlier one.")
-    return ""
-
-
-class FitTracked(Fit):
+class FitTracked(FitLogged):
     name = "fit_tracked"
-    phase = "06_classifier"
     function_name = "fit_tracked"
+    reference = staticmethod(fit_untracked)
     signature = ("fit_tracked(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir, "
                  "patience=None) -> dict")
-    concerns = (*Fit.concerns, "tracking")
-    # Dropout and momentum on the public fixture too: a resume that forgets the random state
-    # or the optimizer's state gives a different curve, not the same one by luck.
-    public = dict(Fit.public, epochs=4, optimizer="momentum", dropout=0.2, stop_epoch=3, stop_batch=2,
-                  patience=2)
-    hidden = dict(Fit.hidden, epochs=5, stop_epoch=4, stop_batch=1, patience=2)
+    # Dropout, a shuffling loader and momentum (public) or Adam (hidden): a resume that forgets a random
+    # state or the optimizer's state gives a different curve, not the same one by luck.
+    public = dict(FitLogged.public, stop_epoch=3, stop_batch=2, patience=2)
+    hidden = dict(FitLogged.hidden, stop_epoch=4, stop_batch=1, patience=2)
+    lessons = {
+        "last-checkpoint-wrong": Lesson(_RESUMING, (
+            "At the end of every epoch save one dict to `run_dir / \"last.pt\"`: the model's and the optimizer's "
+            "state_dicts, the epoch number, the best validation loss so far and the epochs since, and every random "
+            f"state the run draws from: {SAVE_STATES}.")),
+        "resume-differs": Lesson(_RESUMING, (
+            "At the start, if `run_dir / \"last.pt\"` exists, load from it the model, the optimizer, the best loss "
+            "so far and every random state (`torch.set_rng_state`, `torch.cuda.set_rng_state_all`, "
+            "`train_loader.generator.set_state`), go on with the epoch after the saved one, and append to "
+            "metrics.csv instead of starting it again.")),
+    }
 
-    def build(self, params):
-        fixture = super().build(params)
-        folder = Path(tempfile.mkdtemp(prefix="fit_tracked-"))
-        weakref.finalize(fixture, shutil.rmtree, folder, True)
-        run_dir = folder / "run"  # not there yet: the function makes it
-        lrs = []  # the learning rate of every optimizer step, in order
-        fixture.optimizer.register_step_pre_hook(lambda opt, args, kwargs: lrs.append(opt.param_groups[0]["lr"]))
-        fixture.args = (*fixture.args, run_dir)  # patience left at the function's default
-        fixture.extra.update(run_dir=run_dir, lrs=lrs)
-        return fixture
-
-    # -- the first run: fit's checks, then the folder ------------------------------------------
     def judge(self, trace, result, fixture):
-        epochs = fixture.params["epochs"]
-        found = super().judge(trace, result, fixture)
-        history = history_of(result, epochs)
-        found += self.check_metrics(fixture, history, epochs)
-        found += self.check_config(fixture)
-        found += self.check_best(fixture, result, history)
-        found += self.check_last(fixture)
-        return found
-
-    def check_metrics(self, fixture, history, epochs) -> list:
-        run_dir, batches = fixture.extra["run_dir"], fixture.extra["batches"]
-        rows, problem = read_metrics(run_dir)
-        if rows is None:
-            return [diagnosis("metrics-log-wrong", f"After a run of {count(epochs, 'epoch')}, {problem}.")]
-        numbers = [row.epoch for row in rows]
-        if numbers != list(range(1, epochs + 1)):
-            return [diagnosis("metrics-log-wrong",
-                              f"After a run of {count(epochs, 'epoch')}, metrics.csv numbers its rows "
-                              f"{numbers}; one row per epoch, numbered 1 to {epochs}, was expected.")]
-        if history is not None:
-            for row, epoch in zip(rows, range(epochs)):
-                for column in ("train_loss", "val_loss", "val_acc"):
-                    if not row.matches(column, history[column][epoch]):
-                        return [diagnosis(
-                            "metrics-log-wrong",
-                            f"Row {row.epoch} of metrics.csv has {column} = {row.values[column]:.6g}, but your "
-                            f"function returned {history[column][epoch]:.6g} for epoch {row.epoch}: the log "
-                            f"and the returned history must hold the same numbers.")]
-        lrs = fixture.extra["lrs"]
-        for index, row in enumerate(rows):
-            used = set(lrs[index * batches:(index + 2) * batches])  # this epoch's, or after its scheduler step
-            if index == len(rows) - 1:
-                used.add(fixture.optimizer.param_groups[0]["lr"])
-            if used and not any(row.matches("lr", lr) for lr in used):
-                return [diagnosis(
-                    "metrics-log-wrong",
-                    f"Row {row.epoch} of metrics.csv has lr = {row.values['lr']:.6g}, but the optimizer "
-                    f"stepped with lr = {', '.join(f'{lr:.6g}' for lr in sorted(used))} in that epoch: log "
-                    f"`optimizer.param_groups[0][\"lr\"]`.")]
-        for row in rows:
-            if not names_best_checkpoint(row.checkpoint, run_dir):
-                return [diagnosis(
-                    "metrics-log-wrong",
-                    f"Row {row.epoch} of metrics.csv has checkpoint = {row.checkpoint!r}, which does not "
-                    f"name the best checkpoint, run_dir / \"best.pt\" ({run_dir / 'best.pt'}).")]
-        return []
-
-    def check_config(self, fixture) -> list:
-        config, problem = read_config(fixture.extra["run_dir"])
-        if config is None:
-            return [diagnosis("config-missing", f"After the run, {problem}.")]
-        pairs = list(leaves(config))
-        params = fixture.params
-        wanted = {
-            "the seed (an int under a key with 'seed' in its name)":
-                any("seed" in key.lower() and _is_int(v) for key, v in pairs),
-            f"the torch version ({torch.__version__!r})": any(v == torch.__version__ for _, v in pairs),
-            f"the learning rate ({params['lr']:g})":
-                any(as_float(v) is not None and _close(as_float(v), params["lr"]) for _, v in pairs),
-            f"the number of epochs ({params['epochs']}, under a key with 'epoch' in its name)":
-                any("epoch" in key.lower() and _is_int(v) and v == params["epochs"] for key, v in pairs),
-        }
-        missing = [what for what, there in wanted.items() if not there]
-        if missing:
-            return [diagnosis("config-missing",
-                              f"After a run of {count(params['epochs'], 'epoch')}, config.json holds the keys "
-                              f"{sorted(config)[:12]} but not {'; '.join(missing)}.")]
-        return []
-
-    def check_best(self, fixture, result, history) -> list:
-        run_dir, params = fixture.extra["run_dir"], fixture.params
-        losses = history["val_loss"] if history else None
-        if losses is None:
-            rows, _ = read_metrics(run_dir)
-            losses = [row.values["val_loss"] for row in rows] if rows else None
-        if not losses:
-            return []  # nothing logged to compare the checkpoint with; already diagnosed
-        best_epoch = min(range(len(losses)), key=losses.__getitem__) + 1
-        problem = best_reproduces(fixture, run_dir, losses[best_epoch - 1], best_epoch)
-        if problem:
-            return [diagnosis("best-checkpoint-wrong", problem)]
-        returned = result.get("best_epoch") if isinstance(result, dict) else None
-        if not _is_int(returned) or returned != best_epoch:
-            shown = returned if _is_int(returned) else describe(returned)
-            return [diagnosis("best-checkpoint-wrong",
-                              f"The returned \"best_epoch\" is {shown}, but the lowest validation loss, "
-                              f"{losses[best_epoch - 1]:.6g}, came at epoch {best_epoch} (epochs counted from 1).")]
-        return []
+        return super().judge(trace, result, fixture) + self.check_last(fixture)
 
     def check_last(self, fixture) -> list:
         run_dir, params, model = fixture.extra["run_dir"], fixture.params, fixture.model
-        state, problem = load_checkpoint(Path(run_dir) / "last.pt", params["device"], weights_only=False)
+        state, problem = load_checkpoint(run_dir / "last.pt", params["device"], weights_only=False)
         if state is None:
             return [diagnosis("last-checkpoint-wrong", f"After a run of {count(params['epochs'], 'epoch')}, "
                                                        f"{problem}.")]
@@ -267,25 +160,28 @@ class FitTracked(Fit):
             return [diagnosis("last-checkpoint-wrong",
                               f"After a run of {count(params['epochs'], 'epoch')}, last.pt holds {describe(state)}; "
                               f"it should be a dict with the model's and the optimizer's state_dicts, the epoch "
-                              f"and the random state.")]
+                              f"and the random states.")]
         nested = list(mappings(state))
-        rng_size = torch.get_rng_state().numel()
         epochs = params["epochs"]
         lacking = [what for what, there in {
             "the model's state_dict": any(is_state_dict_of(d, model) for d in nested),
             "the optimizer's state_dict": any({"state", "param_groups"} <= set(d) for d in nested),
             f"the epoch ({epochs} after {count(epochs, 'epoch')})":
-                any("epoch" in str(k).lower() and _is_int(v) and epochs - 1 <= v <= epochs + 1
+                any("epoch" in str(k).lower() and is_int(v) and epochs - 1 <= v <= epochs + 1
                     for d in nested for k, v in d.items()),
-            "the random state (`torch.get_rng_state()`)":
-                any(isinstance(v, torch.Tensor) and v.dtype == torch.uint8 and v.numel() == rng_size
-                    for _, v in leaves(state)),
         }.items() if not there]
+        states = missing_states(state, fixture.args[1])
+        only_gpu = not lacking and bool(states) and all("cuda" in name for name in states)
+        if states:
+            lacking.append(f"the random state{'s' if len(states) > 1 else ''} {' and '.join(states)}")
         if lacking:
+            # the fixtures run on the CPU: a missing GPU state shows in a learner's own GPU runs, not in this one
+            why = ("so a run on a GPU cannot be resumed exactly from it: dropout there draws its masks from the "
+                   "GPU's generator" if only_gpu
+                   else "so the run cannot be resumed exactly from it")
             return [diagnosis("last-checkpoint-wrong",
                               f"After a run of {count(params['epochs'], 'epoch')}, last.pt holds the keys "
-                              f"{sorted(map(str, state))[:10]} but not {'; '.join(lacking)}, so the run cannot be "
-                              f"resumed exactly from it.")]
+                              f"{sorted(map(str, state))[:10]} but not {'; '.join(lacking)}, {why}.")]
         return []
 
     # -- the follow-up runs: stopped part-way and resumed; early stopping --------------------
@@ -297,7 +193,7 @@ class FitTracked(Fit):
         history = history_of(result, params["epochs"])
         val_losses = history["val_loss"] if history else [row.values["val_loss"] for row in uninterrupted]
         return (self.check_resume(function, fixture, uninterrupted, val_losses, time_limit)
-                + self.check_early_stopping(function, params, val_losses, time_limit))
+                + self.check_early_stopping(function, fixture, val_losses, time_limit))
 
     def check_resume(self, function, first, uninterrupted, val_losses, time_limit) -> list:
         params = first.params
@@ -318,14 +214,14 @@ class FitTracked(Fit):
         if outcome.error is not None or outcome.timed_out:
             return [diagnosis("resume-differs", f"After {where}, calling your function again with the same "
                                                 f"run_dir {_outcome_words(outcome)}.")]
-        batches, steps = resumed.extra["batches"], len(resumed.extra["lrs"])
+        per_epoch, steps = steps_per_epoch(first), len(resumed.extra["lrs"])
         left = epochs - stop_epoch + 1
-        if steps != left * batches:
+        if steps != left * per_epoch:
             return [diagnosis(
                 "resume-differs",
                 f"After {where}, last.pt held {count(stop_epoch - 1, 'finished epoch')}, so resuming had "
-                f"{count(left, 'epoch')} of {count(batches, 'batch')} left ({left * batches} optimizer steps); "
-                f"the resumed call made {steps}.")]
+                f"{count(left, 'epoch')} left, of {count(per_epoch, 'optimizer step')} each in the uninterrupted "
+                f"run ({left * per_epoch} in all); the resumed call made {steps}.")]
         rows, problem = read_metrics(run_dir)
         if rows is None:
             return [diagnosis("resume-differs", f"After {where} and resumed, {problem}.")]
@@ -342,7 +238,8 @@ class FitTracked(Fit):
                                                 f"validation loss so far in last.pt too)")]
         return []
 
-    def check_early_stopping(self, function, params, val_losses, time_limit) -> list:
+    def check_early_stopping(self, function, first, val_losses, time_limit) -> list:
+        params = first.params
         epochs = params["epochs"]
         chosen = next(((p, stop_after(val_losses, p)) for p in range(params["patience"], 0, -1)
                        if (stop_after(val_losses, p) or epochs) < epochs), None)
@@ -358,10 +255,10 @@ class FitTracked(Fit):
                   f"lower one, so the run should stop after epoch {stop} of {epochs}")
         if outcome.error is not None or outcome.timed_out:
             return [diagnosis("early-stopping-wrong", f"{should}; your function {_outcome_words(outcome)}.")]
-        batches, steps = run.extra["batches"], len(run.extra["lrs"])
+        per_epoch, steps = steps_per_epoch(first), len(run.extra["lrs"])
         rows, _ = read_metrics(run.extra["run_dir"])
         returned = outcome.result.get("val_loss") if isinstance(outcome.result, dict) else None
-        lengths = {"optimizer steps": (steps, stop * batches)}
+        lengths = {"optimizer steps": (steps, stop * per_epoch)}
         if rows is not None:
             lengths["rows in metrics.csv"] = (len(rows), stop)
         if isinstance(returned, (list, tuple)):
@@ -383,3 +280,11 @@ def _first_difference(rows, uninterrupted) -> str:
                 return (f"epoch {row.epoch}'s {column} is {row.values[column]:.6g}, where the uninterrupted run "
                         f"logged {same.values[column]:.6g}")
     return ""
+
+
+def _outcome_words(outcome) -> str:
+    if outcome.timed_out:
+        return "ran out of time"
+    if outcome.error is not None:
+        return f"raised {type(outcome.error).__name__}: {outcome.error}"
+    return "returned normally"

@@ -7,12 +7,13 @@ One step every `accum_steps` batches, each loss divided by `accum_steps` before
 gradients, and a multiple would hide a missing final step.
 """
 from autograder.exercises.base import Exercise
+from autograder.exercises.contract import check_contract, training_passes
 from autograder.exercises.fixtures import Fixture
 from autograder.exercises.train_epoch import PHASE5_LESSONS, classifier_fixture
 from autograder.inspector.accumulation import check_accumulation
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.modes import check_train_mode
-from autograder.inspector.numbers import batch_losses, check_mean_loss
+from autograder.inspector.numbers import batch_losses, check_mean_loss, trained_losses
 from autograder.inspector.order import Plan, check_order
 from autograder.inspector.updates import check_updates
 from autograder.inspector.values import read_float
@@ -46,6 +47,7 @@ class TrainEpochAccumulate(Exercise):
     hidden = dict(seed=77, samples=42, batch_size=6, accum_steps=3, features=8, hidden=12, classes=4,
                   optimizer="sgd", lr=0.05, dropout=0.3, batchnorm=True, training=False)
     lessons = PHASE5_LESSONS
+    calls = 2
 
     def workload(self, fixture):
         return count(fixture.extra["batches"], "batch")
@@ -65,5 +67,7 @@ class TrainEpochAccumulate(Exercise):
         found += check_kept_graphs(trace)
         if value is not None:
             found += check_mean_loss(value, batch_losses(trace, "train"), "The returned mean loss",
-                                     accum_steps=k)
-        return found
+                                     accum_steps=k, alternatives=(batch_losses(trace, "train", first=True),
+                                                   trained_losses(trace, "train")))
+        return check_contract(trace, found, epochs=[training_passes(trace)], examples=fixture.params["samples"],
+                              batch_size=fixture.params["batch_size"], accum_steps=k, several=False)

@@ -7,6 +7,7 @@ from torch import nn
 
 from autograder.diagnoses import Lesson, Section
 from autograder.exercises.base import Exercise
+from autograder.exercises.contract import by_update, check_contract
 from autograder.exercises.fixtures import BatchBook, Fixture, make_model, make_optimizer, regression_data
 from autograder.inspector.kept_graphs import check_kept_graphs
 from autograder.inspector.numbers import check_loss_list, value
@@ -58,6 +59,16 @@ class TrainLoop(Exercise):
         "wrong-loss-values": Lesson(
             Section(_LOOP, "Logging the loss with .item()"),
             "Append each epoch's loss, computed on that epoch's forward pass, as `loss.item()`."),
+        "skipped-training-data": Lesson(
+            Section(_LOOP, "The five steps of the loop"),
+            "Train on all of `X` every epoch: `model(X)`, not a slice or a sample of its rows."),
+        "repeated-training-data": Lesson(
+            Section(_LOOP, "The five steps of the loop"),
+            "Run the model once per epoch on `X` itself (not on `X` repeated or concatenated with itself)."),
+        "labels-mismatched": Lesson(
+            Section(_LOOP, "The five steps of the loop"),
+            "Compute the loss on `model(X)` and `y` row for row: if you reorder the rows, index `X` and `y` "
+            "with the same indices."),
     }
 
     def workload(self, fixture):
@@ -89,4 +100,5 @@ class TrainLoop(Exercise):
             trained = [f for f in passes if f.trained]
             found += check_loss_list(values, trained if len(trained) == epochs else passes,
                                      "The returned loss")
-        return found
+        return check_contract(trace, found, epochs=by_update(trace), examples=fixture.params["samples"],
+                              batch_size=None)

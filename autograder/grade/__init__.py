@@ -1,23 +1,23 @@
-"""Instructor grading: a whole class graded in parallel and in isolation, on top of nbgrader.
+"""Instructor grading: nbgrader's autograde, parallel, walled in, every lost point explained.
 
-`python -m autograder grade ASSIGNMENT --jobs N` (see cli.py) is a pipeline of
-small steps, each in its own file:
+Each folder says which process its code runs in:
 
-    collect.py    find submitted/<student>/<assignment>/
-    prepare.py    parent only: record the submission, read the notebook (renamed or
-                  corrupt ones included), run nbgrader's sanitizing steps, which put
-                  every test cell back from the gradebook
-    pool.py       N warm workers (worker.py: one process warmed up, started before the
-                  course is read, and N - 1 forked copies) run the jobs in parallel; each submission
-                  runs in a fork walled in by sandbox.py and executed by executor.py,
-                  checked for tampering by integrity.py (torch's hook tables: hook_guard.py)
-    pipeline.py   the order of the steps; a run that died is resumed after its crash
-    score.py      parent only: nbgrader's own autograde steps score the outputs into
-                  the gradebook, then every test cell gets a reason (outcome.py): the
-                  diagnoses its test cell handed over as data (autograder.handoff), or
-                  the root cause that stopped it (causes.py)
-    summary.py    the table printed at the end
+    course/     grading parent: the course as nbgrader configures it (the grader's
+                limits as traits, the folders a submission must not see, the graded
+                cells the gradebook holds)
+    app/        grading parent: `python -m autograder grade` (nbgrader's AutogradeApp
+                and Autograde converter, with a session that runs notebooks ahead of
+                nbgrader on the back-end), the summary, and `feedback` after plain nbgrader
+    steps/      grading parent: the nbgrader steps an instructor names in
+                `nbgrader_config.py` (IsolatedExecute in place of Execute, ExplainScores
+                last), so plain `nbgrader autograde` and formgrader grade the same way
+    backends/   grading parent, and each Dask worker: where jobs run (warm local
+                workers, or a Dask cluster)
+    reasons/    grading parent: why each graded cell lost its points
+    kernel/     the warm worker and the process it forks per submission: the only part
+                that imports torch or IPython (walls, cell runner, tamper checks)
 
-Feedback pages and the class and course reports are in autograder.report; grades go
-out through nbgrader's exporter plugins in autograder.export.
+What travels between them is a record (autograder/record/): a `Job` to a worker, a
+`Run` back, a `SubmissionOutcome` to the feedback pages and reports (autograder/report/),
+which import nothing of grading. pyproject.toml's import-linter contracts keep it so.
 """

@@ -28,8 +28,8 @@ def check_accumulation(trace: Trace, batches: int, accum_steps: int) -> list[Dia
     if not stepped:
         return []  # the order checks say "missing-step"
     found = []
-    sizes = [g.size for g in stepped]
-    leftover = groups[-1].size if groups[-1].step is None else 0
+    sizes = [g.batches for g in stepped]
+    leftover = groups[-1].batches if groups[-1].step is None else 0
     full, rest = divmod(batches, accum_steps)
     expected = [accum_steps] * full + ([rest] if rest else [])
     if sizes != expected:
@@ -38,7 +38,7 @@ def check_accumulation(trace: Trace, batches: int, accum_steps: int) -> list[Dia
                 "missing-final-step",
                 f"The last {'batch' if rest == 1 else f'{rest} batches'} of the {batches} formed a partial "
                 f"group (accum_steps={accum_steps}) and ran `backward()`, but no step followed: "
-                f"{'its' if rest == 1 else 'their'} gradients were thrown away."))
+                f"no update of this epoch used {'its' if rest == 1 else 'their'} gradients."))
         else:
             found.append(diagnosis(
                 "wrong-accumulation-cadence",

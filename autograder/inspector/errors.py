@@ -1,8 +1,10 @@
 """Turn what went wrong around the learner's function into diagnoses: errors, time, state.
 
-Two torch errors are really loop bugs and are named as such: "modified by an inplace
+Torch errors that are really loop bugs are named as such: "modified by an inplace
 operation" after a step came between a loss and its backward is `step-before-backward`,
-and "backward through the graph a second time" is `double-backward`.
+"backward through the graph a second time" is `double-backward`, and a GradScaler refusing
+`unscale_` (no `scaler.update()` after the step, or `unscale_` twice in one round) is
+`scaler-unused`.
 """
 import linecache
 import traceback
@@ -59,6 +61,22 @@ def _graph_cut(trace: Trace, where: str) -> Diagnosis:
         f"{count(len(trace.forwards), 'forward pass')}: {why}.", fix=fix)
 
 
+def _scaler_out_of_turn(text: str, trace: Trace, where: str) -> Diagnosis:
+    """A GradScaler refusing `unscale_`: its round (scale, unscale_, step, update) was not kept."""
+    steps = count(len(trace.steps), "optimizer step")
+    if "after step()" in text:
+        said, why = ("unscale_() is being called after step()", "`scaler.update()` never ran after "
+                     "`scaler.step(optimizer)`, so the scaler still held the last round's state")
+    else:
+        said, why = ("unscale_() has already been called on this optimizer since the last update()",
+                     "`scaler.unscale_(optimizer)` ran twice in one round, before `scaler.update()`")
+    return diagnosis(
+        "scaler-unused",
+        f"`scaler.unscale_` crashed with \"{said}\"{where} after {steps}: {why}. Each batch's round is "
+        f"`scaler.scale(loss).backward()`, one `scaler.unscale_(optimizer)`, `scaler.step(optimizer)`, then "
+        f"`scaler.update()`.")
+
+
 def explain_outcome(outcome: Outcome, trace: Trace, learner_file: str, time_limit: float) -> list[Diagnosis]:
     found = []
     if outcome.timed_out:
@@ -96,6 +114,8 @@ def _explain_error(error: BaseException, trace: Trace, learner_file: str) -> Dia
             f"`backward()` crashed with \"Trying to backward through the graph a second time\"{where} "
             f"after {count(len(trace.backwards), 'backward pass')}: the graph of a loss that had already gone "
             f"through `backward()` was used again.")
+    if "unscale_() is being called after step()" in text or "unscale_() has already been called" in text:
+        return _scaler_out_of_turn(text, trace, where)
     if isinstance(error, NotImplementedError):
         return diagnosis(
             "raises", f"Your function still raises NotImplementedError{where}.",

@@ -35,6 +35,12 @@ class Group:
         return len(self.forwards) + sum(1 for b in self.backwards if not b.forwards)
 
     @property
+    def batches(self) -> int:
+        """How many different batches fed this group (one batch run twice counts once)."""
+        return len({f.batch.key if f.batch is not None else id(f) for f in self.forwards}) \
+            + sum(1 for b in self.backwards if not b.forwards)
+
+    @property
     def reached_weights(self) -> bool:
         return any(b.reached_weights for b in self.backwards)
 

@@ -15,8 +15,8 @@ def _where(forward: Forward, several_epochs: bool) -> str:
     if batch is None:
         return "an unknown batch"
     if several_epochs:
-        return f"epoch {batch.epoch + 1}, batch {batch.index + 1}"
-    return f"batch {batch.index + 1}"
+        return f"epoch {batch.epoch + 1}, {batch.label}"
+    return batch.label
 
 
 def _epochs(forwards: list[Forward]) -> bool:

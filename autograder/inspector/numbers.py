@@ -27,12 +27,14 @@ def value(forward: Forward) -> float | None:
     return forward.losses[0].value if forward.losses else None
 
 
-def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bool = True) -> list[Forward]:
-    """One forward pass per batch of `split` (in pass `epoch`), in order, each with a loss value.
+def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bool = True,
+                 window: tuple | None = None, first: bool = False) -> list[Forward]:
+    """One forward pass per batch of `split` (in pass `epoch`, or between the seqs of
+    `window`), in order, each with a loss value.
 
-    Per batch, the pass that went through backward counts, else the last one. With
-    `trained`, only passes that ran with autograd on count (a measurement pass under
-    no_grad is not training).
+    Per batch, the pass that went through backward counts (the last such, or with `first`
+    the first), else the last one. With `trained`, only passes that ran with autograd on
+    count (a measurement pass under no_grad is not training).
     """
     chosen = {}
     for forward in trace.forwards:
@@ -41,11 +43,20 @@ def batch_losses(trace: Trace, split: str, epoch: int | None = None, trained: bo
             continue
         if (epoch is not None and batch.epoch != epoch) or (trained and not forward.grad_enabled):
             continue
-        key = (batch.epoch, batch.index)
+        if window is not None and not window[0] <= forward.seq < window[1]:
+            continue
+        key = batch.key
         current = chosen.get(key)
-        if current is None or forward.trained or not current.trained:
+        if current is None or (forward.trained and not (first and current.trained)) or not current.trained:
             chosen[key] = forward
     return sorted(chosen.values(), key=lambda forward: forward.seq)
+
+
+def trained_losses(trace: Trace, split: str, window: tuple | None = None) -> list[Forward]:
+    """Every pass of `split` a backward pass went through, repeats included: what a loop that
+    trains on one batch more than once has computed (its data bug is judged on its own)."""
+    return [f for f in trace.forwards if f.batch is not None and f.batch.split == split and f.trained
+            and value(f) is not None and (window is None or window[0] <= f.seq < window[1])]
 
 
 def means(forwards: list[Forward]) -> tuple[float, float] | None:
@@ -95,7 +106,7 @@ def accuracies(forwards: list[Forward]) -> tuple[float, float] | None:
     last = {}
     for forward in forwards:
         if forward.output is not None and forward.output.dim() == 2:
-            last[(forward.batch.epoch, forward.batch.index)] = forward
+            last[forward.batch.key] = forward
     if not last:
         return None
     correct, total, per_batch = 0, 0, []

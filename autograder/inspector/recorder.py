@@ -26,6 +26,8 @@ The inspector's own autograd calls set `busy`, so its hooks ignore them. Forward
 step hooks also ignore other threads (another check running beside this one); backward
 hooks cannot, since autograd runs them on its own threads for GPU tensors.
 """
+import functools
+from contextlib import contextmanager
 import os
 import sys
 import threading
@@ -38,7 +40,8 @@ from torch.nn.modules.loss import _Loss
 from torch.optim import optimizer as optimizer_hooks
 from torch.overrides import TorchFunctionMode
 
-from autograder.inspector.trace import BackwardPass, Forward, Loss, Step, Trace, WeightChange
+from autograder.inspector.replay import Replay
+from autograder.inspector.trace import BackwardPass, Call, Forward, Loss, Step, Trace, WeightChange
 
 _OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the autograder package
 _TORCH = os.path.dirname(os.path.abspath(torch.__file__))
@@ -107,6 +110,50 @@ def walk(root) -> tuple[list, list]:
     return forwards, loss_side[:20]
 
 
+_DIRECT: dict = {}  # id(model) -> the Recorder watching it, for `model.forward(x)` called directly
+_PATCHED: dict = {}  # model class -> [its own `forward` (or None: inherited), models watched]
+_PATCH_LOCK = threading.Lock()
+
+
+def _direct_forward(original):
+    """`forward` for the watched model's class: a call that does not come through `model(x)`
+    (where the global hooks see it) is recorded as a forward pass all the same."""
+    @functools.wraps(original)
+    def forward(self, *args, **kwargs):
+        recorder = _DIRECT.get(id(self))
+        if recorder is None or recorder.inside_model_call() or recorder._elsewhere():
+            return original(self, *args, **kwargs)
+        return recorder.direct_forward(self, original, args, kwargs)
+    return forward
+
+
+def _watch_direct_calls(recorder, model) -> None:
+    kind = type(model)
+    with _PATCH_LOCK:
+        _DIRECT[id(model)] = recorder
+        if kind not in _PATCHED:
+            own = kind.__dict__.get("forward")
+            _PATCHED[kind] = [own, 0]
+            kind.forward = _direct_forward(kind.forward)
+        _PATCHED[kind][1] += 1
+
+
+def _unwatch_direct_calls(model) -> None:
+    kind = type(model)
+    with _PATCH_LOCK:
+        _DIRECT.pop(id(model), None)
+        entry = _PATCHED.get(kind)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del _PATCHED[kind]
+            if entry[0] is not None:
+                kind.forward = entry[0]
+            else:
+                del kind.forward
+
+
 class _Marker:
     """Hangs on a loss's graph node; tells the recorder when a backward pass reaches it."""
 
@@ -141,6 +188,20 @@ class _BackwardWatch(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+
+@contextmanager
+def _hooks_silenced(params: list):
+    """The loss's own gradient, untouched by hooks the learner put on the parameters
+    (`p.register_hook(lambda g: g * 0.5)` changes what `.grad` receives, not the loss)."""
+    saved = [(p._backward_hooks, dict(p._backward_hooks)) for p in params if p._backward_hooks]
+    for hooks, _ in saved:
+        hooks.clear()
+    try:
+        yield
+    finally:
+        for hooks, kept in saved:
+            hooks.update(kept)
+
 class Recorder:
     """A context manager: installs the hooks on enter, removes every one of them on exit."""
 
@@ -150,7 +211,8 @@ class Recorder:
         self.params = [p for _, p in named]
         self.trace = Trace(param_names=[name for name, _ in named],
                            param_shapes=[tuple(p.shape) for p in self.params],
-                           mode_layers=mode_layers(model), fixture_optimizer=describe_optimizer(optimizer))
+                           mode_layers=mode_layers(model), fixture_optimizer=describe_optimizer(optimizer),
+                           loss_kind=type(loss_fn).__name__ if loss_fn is not None else "")
         self.busy = False
         self._seq = 0
         self._handles = []
@@ -164,7 +226,11 @@ class Recorder:
         self._known = self._initial
         self._states = [self._initial]  # every state the given optimizer left the weights in
         self._before_step = None
+        self._step_state = None  # the given optimizer's state and gradients before its step
+        self._replay = Replay(optimizer, self.params) if optimizer is not None else None
         self._trained = {}  # id(forward) -> (forward, [losses]) for kept-graph counting
+        self._call = None
+        self._call_start = None
 
     # -- installing -------------------------------------------------------------------
     def __enter__(self):
@@ -179,9 +245,11 @@ class Recorder:
             self._handles.append(param.register_hook(self._param_hook(index, param)))
         self._watch = _BackwardWatch(self)
         self._watch.__enter__()
+        _watch_direct_calls(self, self.model)
         return self
 
     def __exit__(self, *exc):
+        _unwatch_direct_calls(self.model)
         if self._watch is not None:
             self._watch.__exit__(None, None, None)
             self._watch = None
@@ -191,6 +259,21 @@ class Recorder:
         self._check_drift(at_end=True)
         self.trace.weights_changed = self._differs(self._initial)
         return False
+
+    # -- calls ------------------------------------------------------------------------
+    def begin_call(self) -> Call:
+        """The learner's function is about to be called (again) on the same objects."""
+        self._check_drift()
+        self._call = self._add(Call(self._next(), len(self.trace.calls) + 1))
+        self._call_start = self._snapshot()
+        return self._call
+
+    def end_call(self, result) -> None:
+        self._check_drift()
+        call = self._call
+        call.end, call.result = self._seq, result
+        call.weights_changed = self._differs(self._call_start)
+        self._call = None
 
     def _next(self) -> int:
         self._seq += 1
@@ -234,14 +317,36 @@ class Recorder:
     def _on_forward_start(self, module, args):
         """A call of the model, or of one of its layers called on its own (`model[0](x)`)
         outside any call of the model: both are forward passes of the model."""
-        if self._elsewhere() or self._open or (module is not self.model and id(module) not in self._parts):
+        if self._elsewhere() or self._open or not self._is_model_part(module):
             return None
         self._check_drift()
-        batch = (self.book.find(args[0]) if args else None) or self.book.latest  # latest: inputs reshaped
-        forward = self._add(Forward(self._next(), batch, module.training, torch.is_grad_enabled(), where=caller()))
+        located = self.book.locate(args[0]) if args else None
+        batch = located.batch if located is not None else self.book.latest
+        forward = self._add(Forward(self._next(), batch, module.training, torch.is_grad_enabled(), where=caller(),
+                                    known=located.known if located else (), exact=located.exact if located else ()))
         self._last_forward = forward
         self._open.append((module, forward))
         return None
+
+    def _is_model_part(self, module) -> bool:
+        """The model, one of its layers, or a slice of it (`model[1:]`, a new Sequential of its layers)."""
+        if module is self.model or id(module) in self._parts:
+            return True
+        children = list(module.children())
+        return bool(children) and all(id(child) in self._parts for child in children)
+
+    def inside_model_call(self) -> bool:
+        return bool(self._open)
+
+    def direct_forward(self, model, original, args, kwargs):
+        """`model.forward(x)`: what the hooks do around `model(x)`, around the call itself."""
+        self._on_forward_start(model, args)
+        output = None
+        try:
+            output = original(model, *args, **kwargs)
+            return output
+        finally:
+            self._on_forward_end(model, args, output)
 
     def _on_forward_end(self, module, args, output):
         if self._elsewhere():
@@ -269,12 +374,33 @@ class Recorder:
                 reference = self.loss_fn(output, forward.batch.y.to(output.device))
             forward.reference = float(reference.detach())
             if reference.requires_grad and forward.split != "val":
-                grads = torch.autograd.grad(reference, self.params, retain_graph=True, allow_unused=True)
-                forward.reference_grads = [None if g is None else g.detach().cpu().clone() for g in grads]
+                tracked = [p for p in self.params if p.requires_grad]  # the learner may switch some off
+                with _hooks_silenced(tracked):
+                    grads = iter(torch.autograd.grad(reference, [output] + tracked, retain_graph=True,
+                                                     allow_unused=True))
+                first = next(grads)
+                forward.reference_output_grad = first.detach().cpu().clone() if first is not None else None
+                forward.reference_grads = [next(grads) if p.requires_grad else None for p in self.params]
+                forward.reference_grads = [None if g is None else g.detach().cpu().clone()
+                                           for g in forward.reference_grads]
         except (RuntimeError, TypeError, ValueError, IndexError, UserWarning):
             pass  # outputs the given loss cannot read: the checks fall back to the learner's losses
         finally:
             self.busy = False
+        if output.requires_grad and forward.split != "val":
+            try:
+                output.register_hook(self._output_hook(forward))
+            except RuntimeError:
+                pass
+
+    def _output_hook(self, forward: Forward):
+        """What the learner's backward passes send into the model's output: which targets their loss paired it with."""
+        def hook(grad):
+            if not self.busy and grad is not None:
+                grad = grad.detach().cpu().clone()
+                forward.output_grad = grad if forward.output_grad is None else forward.output_grad + grad
+            return None
+        return hook
 
     # -- losses -----------------------------------------------------------------------
     def _new_loss(self, tensor: torch.Tensor) -> Loss:
@@ -391,9 +517,11 @@ class Recorder:
         if self._elsewhere():
             return None
         self._check_drift()
-        self._add(Step(self._next(), self._grads(), optimizer is self.optimizer, describe_optimizer(optimizer),
-                       where=caller()))
+        given = optimizer is self.optimizer
+        self._add(Step(self._next(), self._grads(), given, describe_optimizer(optimizer), where=caller(),
+                       frozen=tuple(i for i, p in enumerate(self.params) if not p.requires_grad)))
         self._before_step = self._snapshot()
+        self._step_state = self._replay.state_of(optimizer) if given and self._replay is not None else None
         return None
 
     def _on_step_end(self, optimizer, args, kwargs):
@@ -415,9 +543,21 @@ class Recorder:
         try:
             if self._before_step is not None:
                 step.moved = self._largest_change(self._before_step)
+                step.update = [(p.detach() - b).cpu() for p, b in zip(self.params, self._before_step)]
             self._known = self._snapshot()
             if step.fixture_optimizer:
                 self._states.append(self._known)
+                self._replay_step(step, optimizer)
         finally:
             self.busy = False
         return None
+
+    def _replay_step(self, step: Step, optimizer) -> None:
+        """What the given optimizer, as given, would have done with the gradients this step found."""
+        if self._replay is None or self._step_state is None or self._before_step is None:
+            return
+        settings = self._replay.current(optimizer)
+        step.lr = settings.get("lr")
+        step.flipped = self._replay.flips(optimizer)
+        grads = [None if p.grad is None else p.grad for p in self.params]
+        step.expected_update = self._replay.update(self._before_step, grads, self._step_state, settings)

@@ -6,20 +6,35 @@ that forward pass and its backward?" without timestamps. The lists checks read
 (`forwards`, `losses`, `backwards`, `steps`, `weight_changes`) are views derived from
 `events`, never kept in step by hand.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 
-@dataclass
+@dataclass(eq=False)
 class Batch:
-    """One batch a fixture loader handed out (or the full-batch tensors of train_loop)."""
+    """One batch a fixture loader handed out (or the full-batch tensors of train_loop), or
+    the rows a forward pass really took, when the learner's code made its own batch of them
+    (rows reordered, a subset, rows of several batches): then `made` is True, `rows` says
+    which example each row is, and `y` holds each row's own target."""
 
     split: str  # "train" or "val"
     epoch: int  # 0-based pass over this loader
-    index: int  # 0-based position inside the pass
+    index: int  # 0-based position inside the pass (a made batch: its first row's batch)
     x: torch.Tensor
     y: torch.Tensor
+    rows: tuple = ()  # the example (its place in the data set) of each row
+    made: bool = False
+
+    @property
+    def key(self) -> tuple:
+        """Which batch this is: two forward passes with equal keys ran on the same examples."""
+        return (self.epoch, self.index) if not self.made else (self.epoch, self.rows)
+
+    @property
+    def label(self) -> str:
+        """'batch 3', or 'a batch your code put together' for a made one."""
+        return f"batch {self.index + 1}" if not self.made else "a batch your code put together"
 
 
 @dataclass(eq=False)
@@ -42,6 +57,10 @@ class Forward:
     backward_seqs: list = field(default_factory=list)  # backward passes whose graph reached this output
     losses: list = field(default_factory=list)  # the learner's losses computed from this pass alone
     where: tuple | None = None  # (file, line) of the learner's code that made the call
+    known: tuple = ()  # per input row: found among the examples handed out (exactly, or nearly: augmented)
+    exact: tuple = ()  # per input row: found with exactly the values handed out
+    output_grad: torch.Tensor | None = None  # what the learner's backward passes sent into the output (summed)
+    reference_output_grad: torch.Tensor | None = None  # the given loss's gradient at the output
 
     @property
     def split(self) -> str | None:
@@ -115,6 +134,11 @@ class Step:
     optimizer: str = ""  # e.g. "SGD (lr=0.1)"
     moved: float = 0.0  # the largest change of one weight in this step
     where: tuple | None = None
+    update: list | None = None  # per parameter: how the step changed it (CPU)
+    expected_update: list | None = None  # what the given optimizer, as given, makes of `grads`
+    lr: float | None = None  # the learning rate the step ran with
+    flipped: str = ""  # what in the optimizer's settings turned the step uphill, in words
+    frozen: tuple = ()  # parameters whose requires_grad was off at this step
 
     @property
     def empty(self) -> bool:
@@ -132,6 +156,18 @@ class WeightChange:
     at_end: bool = False
 
 
+@dataclass(eq=False)
+class Call:
+    """One call of the learner's function: a per-epoch function is called twice in a row,
+    as `fit` calls it, so what the first call leaves behind shows in the second."""
+
+    seq: int
+    number: int  # 1, 2, ...
+    end: int = 0  # the last seq of the call
+    result: object = None
+    weights_changed: bool = False  # the call ended with other weights than it began with
+
+
 @dataclass
 class Trace:
     """Everything recorded, in order (`events`), and what the run worked with."""
@@ -144,7 +180,9 @@ class Trace:
     earlier_backwarded: int = 0  # at that moment: earlier training losses whose backward had run
     mode_layers: tuple = ()  # layers of the model that act differently in train and eval mode
     fixture_optimizer: str = ""  # the given optimizer, in words
+    loss_kind: str = ""  # the given loss function's class name ("CrossEntropyLoss", "MSELoss")
     weights_changed: bool = False  # the final weights differ from the initial ones
+    steps_before: int = 0  # in a call's part: the given optimizer's steps in the calls before it
 
     def _of(self, kind) -> list:
         return [e for e in self.events if isinstance(e, kind)]
@@ -174,8 +212,30 @@ class Trace:
     def weight_changes(self) -> list:
         return self._of(WeightChange)
 
+    @property
+    def calls(self) -> list:
+        return self._of(Call)
+
+    def part(self, call: "Call") -> "Trace":
+        """The same trace, cut to the events of one call (a view: the events are shared)."""
+        events = [e for e in self.events if call.seq <= e.seq <= call.end and e is not call]
+        before = sum(1 for e in self.steps if e.seq < call.seq)
+        return replace(self, events=events, weights_changed=call.weights_changed, steps_before=before)
+
     def facts(self) -> dict:
         """What the run did, in counts: messages are checked against these."""
+        training = [f for f in self.forwards if f.grad_enabled and f.split == "train" and f.batch is not None]
+        seen, passes = set(), {}
+        for forward in training:
+            rows = [r for r, known in zip(forward.batch.rows, forward.known) if known]
+            seen.update(rows)
+            if forward.trained:
+                for row, exact in zip(forward.batch.rows, forward.exact):
+                    passes[row] = passes.get(row, 0) + exact
+        curve = [f.reference if f.reference is not None else f.losses[0].value
+                 for f in self.forwards if f.trained and f.split == "train" and (f.reference is not None or f.losses)]
         return {"forwards": len(self.forwards), "backwards": len(self.backwards),
                 "steps": len(self.steps) + len(self.foreign_steps), "fixture_steps": len(self.steps),
-                "weights_changed": self.weights_changed}
+                "weights_changed": self.weights_changed, "parameters": len(self.param_names),
+                "examples_trained": len(seen), "most_passes_per_example": max(passes.values(), default=0),
+                "first_training_loss": curve[0] if curve else None, "last_training_loss": curve[-1] if curve else None}

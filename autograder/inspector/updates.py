@@ -33,7 +33,7 @@ def check_updates(trace: Trace, accum_steps: int = 1) -> list[Diagnosis]:
         twice = any(len(loss.backward_seqs) > 1 for loss in trace.losses)  # double-backward says it
         if not found and accum_steps == 1 and not twice:
             first = next((b for g in training_groups(trace) for b in g.backwards), None)
-            found = _scaled(measured, first.where if first else None)
+            found = _scaled(measured, first.where if first else None, _scaled_at_output(trace))
     return found
 
 
@@ -84,7 +84,9 @@ def _graph_cut(trace: Trace) -> list[Diagnosis]:
             f"{count(len(blind), 'backward pass')} ran, but none reached the model's weights: {why}. "
             f"Every step found `.grad` empty and the model could not learn.", at=blind[0].where)]
     reached = set().union(*(b.params_seen for b in backwards))
-    missed = [i for i in range(len(trace.param_names)) if i not in reached]  # the fixture models use every weight
+    switched_off = set().union(*(s.frozen for s in trace.steps)) if trace.steps else set()  # frozen-parameters
+    missed = [i for i in range(len(trace.param_names)) if i not in reached  # the fixture models use every weight
+              and i not in switched_off]
     if not missed:
         return []
     names = ", ".join(f"`{trace.param_names[i]}`" for i in missed[:4]) + (" ..." if len(missed) > 4 else "")
@@ -137,7 +139,19 @@ def _over_clipped(measured: list, trace: Trace) -> list[Diagnosis]:
             "or do not clip.")]
 
 
-def _scaled(measured: list, at: tuple | None) -> list[Diagnosis]:
+def _scaled_at_output(trace: Trace) -> bool:
+    """Did the scale enter at the model's output (a scaled loss), or only after it (a hook on
+    the parameters, `.grad` changed by hand)? Read from the gradient that reached the output."""
+    ratios = []
+    for forward in trace.forwards:
+        if forward.trained and forward.output_grad is not None and forward.reference_output_grad is not None:
+            mine, given = float(forward.output_grad.norm()), float(forward.reference_output_grad.norm())
+            if given:
+                ratios.append(mine / given)
+    return not ratios or not 0.99 <= statistics.median(ratios) <= 1.01
+
+
+def _scaled(measured: list, at: tuple | None, at_output: bool = True) -> list[Diagnosis]:
     """Every step a constant multiple of the mean loss's gradient, or its batch size times it."""
     usable = [m for m in measured if m[2] > 0.99]
     if len(usable) < max(1, len(measured) // 2) or not usable:
@@ -159,10 +173,15 @@ def _scaled(measured: list, at: tuple | None) -> list[Diagnosis]:
             f"examples instead of averaged, so every update was as many times too large as there were examples.",
             fix="Use the mean loss (the given `loss_fn`, or `reduction=\"mean\"`); to report a sum, "
                 "multiply the *number* `loss.item()` by the number of examples, not the loss tensor.", at=at)]
+    how = ("the loss was scaled before `backward()`" if at_output else
+           "the gradient reached the model's output at its own size and was scaled on its way into `.grad` "
+           "(a hook on the parameters, or `.grad` changed by hand)")
     return [diagnosis(
         "scaled-gradient",
         f"At every step the gradient was {middle:.3g}× the gradient of the mean loss (step {number}: "
-        f"{usable[0][1]:.3g}×): the loss was scaled before `backward()`, so every update was {middle:.3g}× "
-        f"what the optimizer you were given would have made.",
-        fix="Call `backward()` on the loss itself (`loss.backward()`), not on a multiple of it; only gradient "
-            "accumulation divides the loss (by `accum_steps`).", at=at)]
+        f"{usable[0][1]:.3g}×): {how}, so every update was {middle:.3g}× what the optimizer you were given "
+        f"would have made.",
+        fix=("Call `backward()` on the loss itself (`loss.backward()`), not on a multiple of it; only gradient "
+             "accumulation divides the loss (by `accum_steps`)." if at_output else
+             "Leave `.grad` as `backward()` fills it: no hooks that rescale parameters' gradients, no "
+             "`p.grad *= ...`; change the step size only through the learning rate you were given."), at=at)]

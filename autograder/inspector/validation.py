@@ -10,6 +10,7 @@ epoch, and measurement passes over the training data.
 from dataclasses import dataclass
 
 from autograder.diagnoses import Diagnosis, diagnosis
+from autograder.inspector.coverage import examples_of
 from autograder.inspector.numbers import accuracies, batch_losses, close, means
 from autograder.inspector.trace import Trace
 from autograder.inspector.words import count, listed
@@ -29,9 +30,16 @@ class Pass:
 
     @property
     def batches(self) -> int:
-        return len(self.forwards)
+        return len({f.batch.index for f in self.forwards})
 
-    def covers(self, batches: int) -> bool:
+    @property
+    def examples(self) -> set:
+        """The examples the pass ran on (row by row, as far as the book knows them)."""
+        return {row for f in self.forwards for row in examples_of(f)[0]}
+
+    def covers(self, batches: int, examples: int | None = None) -> bool:
+        if examples is not None and self.examples:
+            return len(self.examples) >= examples
         return self.batches >= batches
 
     def matches(self, reported: float, kind: str) -> bool:
@@ -43,7 +51,7 @@ def passes(trace: Trace, split: str) -> list[Pass]:
     by_number = {}
     for forward in trace.forwards:
         if forward.batch is not None and forward.batch.split == split:
-            by_number.setdefault(forward.batch.epoch, {})[forward.batch.index] = forward
+            by_number.setdefault(forward.batch.epoch, {})[forward.batch.key] = forward
     return [Pass(split, number, sorted(batches.values(), key=lambda f: f.seq))
             for number, batches in sorted(by_number.items())]
 
@@ -55,32 +63,49 @@ def measured(trace: Trace, split: str) -> list[Pass]:
 
 
 def epoch_windows(trace: Trace, epochs: int) -> list[tuple]:
-    """(first seq, end seq) of each epoch: from one training pass to the next."""
-    starts = []
+    """(first seq, end seq) of each epoch: from one pass over the training loader to the next;
+    or, for a function that kept the loader's batches and reused them (one loader pass for
+    every epoch), from one training pass after a validation pass to the next."""
+    starts, by_validation, validated = [], [], False
     for forward in trace.forwards:
         batch = forward.batch
+        if forward.split == "val":
+            validated = True
         if forward.trained and batch is not None and batch.split == "train":
             if not starts or starts[-1][0] != batch.epoch:
                 starts.append((batch.epoch, forward.seq))
+            if not by_validation or validated:
+                by_validation.append((batch.epoch, forward.seq))
+            validated = False
+    if len(starts) == 1 and epochs > 1:
+        starts = by_validation
     starts = starts[:epochs]
     bounds = [seq for _, seq in starts[1:]] + [float("inf")]
     return [(seq, end) for (_, seq), end in zip(starts, bounds)]
 
 
 def check_coverage(trace: Trace, batches: int, examples: int, name: str) -> list[Diagnosis]:
-    """`evaluate`: the model ran on every batch of the loader it was given."""
+    """`evaluate`: the model ran on every example of every batch of the loader it was given."""
     val = passes(trace, "val")
     if not val:
         return []
-    seen = {f.batch.index: len(f.batch.y) for p in val for f in p.forwards}
-    if len(seen) >= batches:
+    seen = {row for p in val for row in p.examples}
+    indices = {f.batch.index for p in val for f in p.forwards}
+    if (len(seen) >= examples if seen else len(indices) >= batches):
         return []
+    shown = len(seen) if seen else sum(len(f.batch.y) for p in val for f in p.forwards if not f.batch.made)
     return [diagnosis(
         "partial-validation",
-        f"{name} ran the model on {len(seen)} of the loader's {batches} batches ({sum(seen.values())} of "
-        f"{examples} examples): the loss and accuracy it returned describe only part of the data.",
+        f"{name} ran the model on {shown} of the loader's {examples} examples (in {len(indices)} of its {batches} "
+        f"batches): the loss and accuracy it returned describe only part of the data.",
         fix="Loop over every batch of the loader (`for inputs, targets in loader:`) and average over all of "
-            "them; never `break` out early or take only `next(iter(loader))`.")]
+            "them, each batch whole; never `break` out early or take only `next(iter(loader))`.")]
+
+
+def _part(p: Pass, batches: int, examples: int | None) -> str:
+    if examples is not None and p.examples:
+        return f"{len(p.examples)} of val_loader's {examples} examples"
+    return f"{p.batches} of val_loader's {batches} batches"
 
 
 def _when(trace_windows: list, seq: int) -> str:
@@ -91,7 +116,7 @@ def _when(trace_windows: list, seq: int) -> str:
 
 
 def check_history(trace: Trace, key: str, reported: list[float], epochs: int, val_batches: int,
-                  kind: str) -> tuple[list[Diagnosis], list[int]]:
+                  kind: str, val_examples: int | None = None) -> tuple[list[Diagnosis], list[int]]:
     """Judge history[key] epoch by epoch. Returns the diagnoses and the epochs (0-based) whose
     number matched nothing the run measured (for the plain numbers check to explain)."""
     windows = epoch_windows(trace, epochs)
@@ -112,7 +137,7 @@ def check_history(trace: Trace, key: str, reported: list[float], epochs: int, va
     for epoch, figure in enumerate(reported[:len(windows)]):
         start, end = windows[epoch]
         inside = [p for p in val if start <= p.start < end]
-        if any(p.matches(figure, kind) and p.covers(val_batches) for p in inside):
+        if any(p.matches(figure, kind) and p.covers(val_batches, val_examples) for p in inside):
             continue
         if any(p.matches(figure, kind) for p in inside):
             partial.append((epoch, next(p for p in inside if p.matches(figure, kind))))
@@ -129,8 +154,8 @@ def check_history(trace: Trace, key: str, reported: list[float], epochs: int, va
         epoch, p = partial[0]
         found.append(diagnosis(
             "partial-validation",
-            f"{name} for epoch {epoch + 1} came from a validation pass that ran the model on {p.batches} of "
-            f"val_loader's {val_batches} batches ({count(len(partial), 'epoch')} like this): it measured only "
+            f"{name} for epoch {epoch + 1} came from a validation pass that ran the model on "
+            f"{_part(p, val_batches, val_examples)} ({count(len(partial), 'epoch')} like this): it measured only "
             f"part of the validation data.",
             fix="Validate on every batch of `val_loader` each epoch; never `break` out of the validation loop."))
     if stale:

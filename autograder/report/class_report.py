@@ -23,22 +23,35 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
+
 from autograder.diagnoses import Diagnosis
-from autograder.grade.course import Course
-from autograder.grade.outcome import SubmissionOutcome
+from autograder.record.outcome import SubmissionOutcome
+from autograder.record.run import StopKind
 from autograder.render import page
 
-# Root causes by kind, as the report names them (see autograder/grade/causes.py).
-CAUSE_LABELS = {"crash": "crashed the kernel", "killed": "process killed", "timeout": "cell time limit exceeded",
-                "notebook-timeout": "notebook time limit exceeded", "cpu-limit": "CPU time limit exceeded",
-                "exit": "ended the grading process", "memory": "memory limit exceeded",
-                "error": "an earlier cell raised an error", "not-attempted": "not attempted yet",
-                "tampering": "tampering detected", "grader": "the grader failed", "no-notebook": "no readable notebook"}
-STOPS = ("crash", "killed", "timeout", "notebook-timeout", "cpu-limit", "exit", "memory", "grader", "no-notebook")
+# Root causes by kind, as the report names them (see autograder/record/run.py).
+CAUSE_LABELS = {StopKind.CRASH: "crashed the kernel", StopKind.KILLED: "process killed",
+                StopKind.TIMEOUT: "cell time limit exceeded", StopKind.NOTEBOOK_TIMEOUT: "notebook time limit exceeded",
+                StopKind.CPU_LIMIT: "CPU time limit exceeded", StopKind.EXIT: "ended the grading process",
+                StopKind.SILENT: "stopped reporting", StopKind.MEMORY: "memory limit exceeded",
+                StopKind.ERROR: "an earlier cell raised an error", StopKind.NOT_ATTEMPTED: "not attempted yet",
+                StopKind.TAMPERING: "tampering detected", StopKind.GRADER: "the grader failed",
+                StopKind.NO_NOTEBOOK: "no readable notebook"}
+# What stopped tests (listed apart from the loop bugs), against what failed in the learner's own code.
+STOPS = frozenset(StopKind) - {StopKind.ERROR, StopKind.NOT_ATTEMPTED, StopKind.TAMPERING}
 
 
-def load_outcomes(course: Course, assignment: str) -> list[SubmissionOutcome]:
-    root = course.root / course.coursedir.autograded_directory
+def autograded_root(coursedir: CourseDirectory) -> Path:
+    return Path(coursedir.root) / coursedir.autograded_directory
+
+
+def report_folder(coursedir: CourseDirectory, assignment: str = "") -> Path:
+    return Path(coursedir.root) / "reports" / assignment
+
+
+def load_outcomes(coursedir: CourseDirectory, assignment: str) -> list[SubmissionOutcome]:
+    root = autograded_root(coursedir)
     outcomes = []
     for path in sorted(root.glob(f"*/{assignment}/*.grading.json")):
         try:
@@ -91,16 +104,15 @@ def problems(outcomes: list[SubmissionOutcome]) -> list[dict]:
     for outcome in outcomes:
         for cell in outcome.cells:
             cause = cell.cause
-            if not cause:
+            if cause is None:
                 continue
-            key = (outcome.student, outcome.notebook, cause.get("kind"), cause.get("text"))
+            key = (outcome.student, outcome.notebook, cause.kind, cause.text)
             row = rows.setdefault(key, {"student": outcome.student, "notebook": outcome.notebook,
-                                        "kind": cause.get("kind", ""),
-                                        "label": CAUSE_LABELS.get(cause.get("kind"), cause.get("kind", "")),
-                                        "what": cause.get("text", ""), "tests": [], "points_lost": 0.0})
+                                        "kind": cause.kind.value, "label": CAUSE_LABELS[cause.kind],
+                                        "what": cause.text, "tests": [], "points_lost": 0.0, "stop": cause.kind in STOPS})
             row["tests"].append(cell.grade_id)
             row["points_lost"] += cell.max_points - cell.points
-    return sorted(rows.values(), key=lambda row: (row["kind"] not in STOPS, row["kind"], row["student"]))
+    return sorted(rows.values(), key=lambda row: (not row["stop"], row["kind"], row["student"]))
 
 
 def mail_merge_rows(outcomes: list[SubmissionOutcome]) -> list[dict]:
@@ -147,33 +159,33 @@ def scores(outcomes: list[SubmissionOutcome]) -> dict[str, tuple[float, float]]:
     return {student: (got, most) for student, (got, most) in sorted(total.items())}
 
 
-def write_class_report(course: Course, assignment: str) -> Path:
+def write_class_report(coursedir: CourseDirectory, assignment: str) -> Path:
     """Writes the assignment's report and CSVs, then the course report; returns the HTML path."""
     from autograder.report.course_report import write_course_report
 
-    outcomes = load_outcomes(course, assignment)
+    outcomes = load_outcomes(coursedir, assignment)
     rows, size = count_diagnoses(outcomes)
-    folder = course.report_folder(assignment)
+    folder = report_folder(coursedir, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     found = problems(outcomes)
     by_student = scores(outcomes)
     write_csv(folder / "class_report.csv", rows)
     write_csv(folder / "diagnoses_by_student.csv", mail_merge_rows(outcomes))
-    write_csv(folder / "problems.csv", [dict(row, tests="; ".join(row["tests"])) for row in found])
+    write_csv(folder / "problems.csv", [{k: v for k, v in dict(row, tests="; ".join(row["tests"])).items() if k != "stop"}
+                                        for row in found])
     write_csv(folder / "tests.csv", test_rates(outcomes))
     write_csv(folder / "scores.csv", [{"student": s, "score": f"{got:g}", "max_score": f"{most:g}"}
                                       for s, (got, most) in by_student.items()])
     png = bar_chart(rows, size, assignment)
     (folder / "class_report.png").write_bytes(png)
     html = page("class_report.html.j2", assignment=assignment, size=size, rows=rows, tests=test_rates(outcomes),
-                stops=[row for row in found if row["kind"] in STOPS],
-                others=[row for row in found if row["kind"] not in STOPS],
+                stops=[row for row in found if row["stop"]], others=[row for row in found if not row["stop"]],
                 distribution=distribution(by_student), summary=score_summary(by_student),
                 chart=base64.b64encode(png).decode(),
                 histogram=base64.b64encode(score_histogram(by_student, assignment)).decode())
     path = folder / "class_report.html"
     path.write_text(html, encoding="utf-8")
-    write_course_report(course)
+    write_course_report(coursedir)
     return path
 
 

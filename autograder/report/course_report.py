@@ -7,28 +7,28 @@ per assignment, exercise and diagnosis, with the students who got it).
 """
 from pathlib import Path
 
-from autograder.grade.course import Course
+from nbgrader.coursedir import CourseDirectory
+
 from autograder.report import class_report
 from autograder.render import page
 
 
-def graded_assignments(course: Course) -> list[str]:
-    root = course.root / course.coursedir.autograded_directory
-    return sorted({path.parent.name for path in root.glob("*/*/*.grading.json")})
+def graded_assignments(coursedir: CourseDirectory) -> list[str]:
+    return sorted({path.parent.name for path in class_report.autograded_root(coursedir).glob("*/*/*.grading.json")})
 
 
-def write_course_report(course: Course) -> Path:
-    folder = course.root / "reports"
+def write_course_report(coursedir: CourseDirectory) -> Path:
+    folder = class_report.report_folder(coursedir)
     folder.mkdir(parents=True, exist_ok=True)
     assignments, diagnoses = [], []
-    for name in graded_assignments(course):
-        outcomes = class_report.load_outcomes(course, name)
+    for name in graded_assignments(coursedir):
+        outcomes = class_report.load_outcomes(coursedir, name)
         rows, size = class_report.count_diagnoses(outcomes)
         by_student = class_report.scores(outcomes)
         found = class_report.problems(outcomes)
         assignments.append({"name": name, "size": size, "summary": class_report.score_summary(by_student),
                             "distribution": class_report.distribution(by_student),
-                            "stops": [row for row in found if row["kind"] in class_report.STOPS],
+                            "stops": [row for row in found if row["stop"]],
                             "top": rows[:5]})
         diagnoses += [dict(row, assignment=name) for row in rows]
     diagnoses.sort(key=lambda row: (-row["students"], row["assignment"], row["exercise"]))

@@ -2,7 +2,7 @@
 tests, each diagnosis (what happened, the fix, the section that teaches it, the
 learner's line), and the learner's loss curve against a correct loop's.
 
-Built only from the outcome records (see autograder.grade.outcome), whose text was
+Built only from the outcome records (autograder/record/outcome.py), whose text was
 already checked for hidden test lines; the page comes from a jinja2 template with
 autoescaping (templates/feedback.html.j2), diagnoses through the one renderer
 (autograder.render). Written to nbgrader's feedback folder as `<notebook>.html`, so
@@ -15,9 +15,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
+
 from autograder.diagnoses import Diagnosis
-from autograder.grade.course import Course
-from autograder.grade.outcome import CellOutcome, SubmissionOutcome
+from autograder.record.outcome import CellOutcome, SubmissionOutcome
+from autograder.record.run import StopKind
 from autograder.render import page
 
 
@@ -49,8 +51,8 @@ def exercises(outcome: SubmissionOutcome) -> list[ExerciseFeedback]:
             d = Diagnosis.from_dict(data)
             if d.code not in [seen.code for seen in exercise.diagnoses]:
                 exercise.diagnoses.append(d)
-        text = (cell.cause or {}).get("text")
-        if text and cell.cause.get("kind") != "tampering" and text not in exercise.causes:
+        text = cell.cause.text if cell.cause is not None else ""
+        if text and cell.cause.kind is not StopKind.TAMPERING and text not in exercise.causes:
             exercise.causes.append(text)
         if not exercise.plot and cell.curve:
             exercise.plot = base64.b64encode(curve_plot(cell.curve, cell.reference_curve)).decode()
@@ -78,12 +80,12 @@ def render(outcome: SubmissionOutcome) -> str:
     return page("feedback.html.j2", outcome=outcome, exercises=exercises(outcome))
 
 
-def write_feedback(course: Course, outcome: SubmissionOutcome) -> Path:
-    folder = course.folder("feedback", outcome.student, outcome.assignment)
+def write_feedback(coursedir: CourseDirectory, outcome: SubmissionOutcome) -> Path:
+    folder = Path(coursedir.format_path(coursedir.feedback_directory, outcome.student, outcome.assignment))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{outcome.notebook or outcome.assignment}.html"
     path.write_text(render(outcome), encoding="utf-8")
-    stamp = course.folder("autograded", outcome.student, outcome.assignment) / "timestamp.txt"
+    stamp = Path(coursedir.format_path(coursedir.autograded_directory, outcome.student, outcome.assignment)) / "timestamp.txt"
     if stamp.is_file():  # `nbgrader release_feedback` reads it next to the page
         shutil.copy(stamp, folder / "timestamp.txt")
     return path

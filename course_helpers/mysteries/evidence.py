@@ -117,22 +117,26 @@ class Recorder:
 
 
 def record_run(title: str, train_epoch, evaluate, model, train_loader, val_loader, optimizer,
-               epochs: int, *, extra_args: tuple = (), loss_fn: nn.Module | None = None
-               ) -> tuple[Evidence, Recorder]:
+               epochs: int, *, extra_args: tuple = (), loss_fn: nn.Module | None = None,
+               log_lr: bool = False) -> tuple[Evidence, Recorder]:
     """Train with `train_epoch(model, loader, loss_fn, optimizer, *extra_args)` for `epochs`
     epochs, validating after each with `evaluate(model, val_loader, loss_fn)`, which returns
-    (loss, accuracy) or (loss, None) for regression; log it all."""
+    (loss, accuracy) or (loss, None) for regression; log it all (with `log_lr`, also the
+    learning rate each epoch started with, as phase 6's metrics.csv does)."""
     recorder = Recorder(model, optimizer, title, loss_fn)
     plain_loss = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     history = []  # what the run's own code returned (a buggy loop may return tensors)
     try:
         for epoch in range(1, epochs + 1):
+            lr = optimizer.param_groups[0]["lr"]
             train_loss = train_epoch(model, train_loader, recorder.loss_fn, optimizer, *extra_args)
             history.append(train_loss)
             val_loss, val_acc = evaluate(model, val_loader, plain_loss)
             row = {"epoch": epoch, "train_loss": _number(train_loss), "val_loss": _number(val_loss)}
             if val_acc is not None:
                 row["val_acc"] = _number(val_acc)
+            if log_lr:
+                row["lr"] = float(lr)
             recorder.evidence.log.append(row)
     finally:
         recorder.close()

@@ -66,10 +66,12 @@ def evidence_figure(evidence: Evidence, memory: bool = False):
 
 def log_text(evidence: Evidence) -> str:
     """The metrics log as the run printed it, one line per epoch."""
-    lines = ["epoch  train_loss  val_loss" + ("  val_acc" if evidence.classifies else "")]
+    logs_lr = bool(evidence.log) and "lr" in evidence.log[0]
+    lines = ["epoch  train_loss  val_loss" + ("  val_acc" if evidence.classifies else "") + ("        lr" if logs_lr else "")]
     for row in evidence.log:
         accuracy = f"  {row['val_acc']:7.1%}" if "val_acc" in row else ""
-        lines.append(f"{row['epoch']:5d}  {_number(row['train_loss']):>10}  {_number(row['val_loss']):>8}{accuracy}")
+        lr = f"  {row['lr']:8.4g}" if "lr" in row else ""
+        lines.append(f"{row['epoch']:5d}  {_number(row['train_loss']):>10}  {_number(row['val_loss']):>8}{accuracy}{lr}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ whose check is hidden. Each fake student changes the released notebook in one wa
 correct work, a main bug class, an untouched stub, or one of the bad cases the
 grader must survive (hang, memory bomb, exits, crashes, deleted or edited tests,
 tampering, a corrupt or misnamed file). `EXPECTED` holds the score and the reason
-each test cell must get.
+each test cell must get; `NOT_GRADED` the two notebooks nbgrader itself does not grade.
 """
 import json
 import os
@@ -32,6 +32,15 @@ c.Execute.timeout = CELL_SECONDS
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\\w*Warning: "
 c.OverwriteCells.add_missing_cells = True
+'''
+
+# What the course's own nbgrader_config.py adds: the isolated steps, for plain nbgrader and formgrader.
+ISOLATED_STEPS = '''\
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+from autograder.grade.steps import ExplainScores, IsolatedExecute
+c.Autograde.autograde_preprocessors = [IsolatedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, ExplainScores]
 '''
 
 SOLUTION = '''\
@@ -288,11 +297,6 @@ EXPECTED = {
                  "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")}, None),
     "oscar": (0, {"test_train_loop_visible": (0, "tampering detected: the notebook name `expect_equal` was rebound"),
                   "test_train_loop_hidden": (0, "tampering detected"), "test_quiz_zero_grad": (0, "tampering detected")}, None),
-    "peggy": (0, {"test_train_loop_visible": (0, "the notebook file could not be read"),
-                  "test_train_loop_hidden": (0, "the notebook file could not be read"),
-                  "test_quiz_zero_grad": (0, "the notebook file could not be read")}, "could not be read"),
-    "rupert": (4, {"test_train_loop_visible": (1, "passed"), "test_train_loop_hidden": (2, "passed"),
-                   "test_quiz_zero_grad": (1, "passed")}, "instead of `04_training_loop.ipynb`"),
     "sybil": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} did not stop within its time limit (3 s, ignoring "
                                                  "the alarm that ends a cell) and was killed"),
                   "test_train_loop_hidden": (0, f"{CALLS_TRAIN} did not stop within its time limit (3 s"),
@@ -325,6 +329,14 @@ EXPECTED = {
 }
 
 
+# Notebooks nbgrader itself does not grade (the whole run then exits 1, as nbgrader's does):
+# student -> what the summary says instead. Their grades stay empty in the gradebook.
+NOT_GRADED = {
+    "peggy": "not graded: nbgrader could not read the notebook file (it is not valid JSON",
+    "rupert": "not graded: no notebook of the assignment was submitted under its name (found: "
+              "`04_training_loop (1).ipynb`",
+}
+
 # Where the grader has no namespaces (walls "weak ..."), a kill kills.
 EXPECTED_WITHOUT_NAMESPACES = {
     "liam": (1, {"test_train_loop_visible": (0, f"{CALLS_TRAIN} {KILLED.format('SIGKILL')}"),
@@ -342,20 +354,29 @@ def expected(walls: str) -> dict:
     return EXPECTED if walls.startswith("namespaces") else EXPECTED | EXPECTED_WITHOUT_NAMESPACES
 
 
-def nbgrader(root: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def grade(root: Path, *args: str, timeout: int = 900, assignment: str = ASSIGNMENT) -> subprocess.CompletedProcess:
+    """`python -m autograder grade ASSIGNMENT ARGS` run from the course folder, as an instructor runs it."""
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.run([os.path.abspath(sys.executable), "-m", "autograder", "grade", assignment,
+                           "--log-level=WARN", *args], cwd=root, env=env, text=True, capture_output=True,
+                          timeout=timeout)
+
+
+def nbgrader(root: Path, *args: str, timeout: int = 300, check: bool = True) -> subprocess.CompletedProcess:
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
     return subprocess.run([os.path.abspath(sys.executable), "-m", "nbgrader", *args], cwd=root, env=env, text=True,
-                          capture_output=True, timeout=timeout, check=True)
+                          capture_output=True, timeout=timeout, check=check)
 
 
-def make_course(root: Path, cell_seconds: float = CELL_SECONDS) -> Path:
+def make_course(root: Path, cell_seconds: float = CELL_SECONDS, extra_config: str = "") -> Path:
     """nbgrader_config.py, the source notebook, and `nbgrader generate_assignment` run.
 
     The short default cell limit keeps the hanging submissions cheap; plain nbgrader
     needs a longer one, since its limit also covers `import torch` in a cold kernel."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", f"{cell_seconds:g}"))
+    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", f"{cell_seconds:g}") + extra_config)
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     nbformat.write(source_notebook(), str(source / f"{ASSIGNMENT}.ipynb"))
@@ -456,17 +477,78 @@ for hidden in (False, True):
                api.inspect("train_loop", honest, hidden=hidden))
 print("FORGED", api.inspect("train_loop", train, hidden=True).passed)
 """
+# What torch offers every user, set in the learner's own cell: not tampering.
+TORCH_SETTINGS = """\
+torch.set_default_dtype(torch.float64)
+torch.manual_seed(3)
+torch.set_num_threads(1)
+torch.set_printoptions(precision=3)
+torch.use_deterministic_algorithms(True)
+torch.set_float32_matmul_precision("high")
+torch.autograd.set_detect_anomaly(True)
+torch.set_default_device("cpu")
+"""
+# Fake a pass without replacing anything: the exercise class inherits `teach`, this hides it.
+HIDE_TEACH = """\
+from autograder.exercises.train_loop import TrainLoop
+TrainLoop.teach = lambda self, diagnoses: []
+"""
+# After the visible test cached its failing Report: empty it.
+EDIT_CACHED_REPORT = """\
+import autograder.api as api
+for _, cached in list(api._CACHE.values()):
+    cached.diagnoses.clear()
+"""
+# Written otherwise than the cases above, each: what torch offers every user, used inside the
+# learner's own function and cell (seeds, flags, a compiled model): not tampering ...
+TORCH_USED_OTHERWISE = """\
+import random, warnings
+import numpy as np
+torch.backends.cudnn.deterministic = True
+torch.backends.cudnn.benchmark = False
+random.seed(0)
+np.random.seed(0)
+warnings.filterwarnings("ignore")
+torch.compile(nn.Linear(2, 2), backend="eager")(torch.ones(1, 2))  # torch wraps its optimizers' methods
+"""
+# ... and three ways to fake a pass without replacing a grader function: the exercise's class
+# reached through the registry, given a `teach` with type.__setattr__ ...
+HIDE_TEACH_OTHERWISE = """\
+from autograder.exercises import EXERCISES
+type.__setattr__(type(EXERCISES["train_loop"]), "teach", staticmethod(lambda diagnoses: []))
+"""
+# ... every Report in memory emptied, found by walking the heap (after the visible test) ...
+EMPTY_REPORTS_ON_THE_HEAP = """\
+import gc
+for thing in gc.get_objects():
+    if type(thing).__name__ == "Report" and isinstance(getattr(thing, "diagnoses", None), list):
+        thing.diagnoses[:] = []
+"""
+# ... and a zero_grad that clears nothing, wrapped in torch's own wrapper.
+ZERO_GRAD_DOES_NOTHING = """\
+torch.optim.SGD.zero_grad = torch.compiler.disable(lambda self, set_to_none=True: None)
+"""
 INSPECTED_STUDENTS = {
     "ann": train_body(CORRECT),
     "ben": train_body(MISSING_ZERO_GRAD),
     "fay": train_body(ZERO_FLOATS) + "\n\n" + FORGE_CACHE,
     "hal": train_body(HOOKS_REMOVED),
+    "ida": TORCH_SETTINGS + train_body(CORRECT),
+    "tom": HIDE_TEACH + train_body(MISSING_ZERO_GRAD),
+    "uma": train_body(MISSING_ZERO_GRAD),
+    "kim": TORCH_USED_OTHERWISE + train_body("torch.set_printoptions(precision=2)\ntorch.set_num_threads(1)\n"
+                                             + CORRECT),
+    "lex": HIDE_TEACH_OTHERWISE + train_body(MISSING_ZERO_GRAD),
+    "max": train_body(MISSING_ZERO_GRAD),
+    "ned": ZERO_GRAD_DOES_NOTHING + train_body(CORRECT),
 }
+# student -> a learner cell put right after the visible test cell
+INSPECTED_EXTRA_CELLS = {"uma": EDIT_CACHED_REPORT, "max": EMPTY_REPORTS_ON_THE_HEAP}
 
 
-def make_inspected_course(root: Path) -> Path:
+def make_inspected_course(root: Path, students: list[str] | None = None, extra_config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", "30"))
+    (root / "nbgrader_config.py").write_text(CONFIG.replace("CELL_SECONDS", "30") + extra_config)
     cells = [
         nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn"),
         nbformat.v4.new_code_cell(SOLUTION, metadata=_meta("train_loop", solution=True)),
@@ -480,10 +562,15 @@ def make_inspected_course(root: Path) -> Path:
     nbgrader(root, "generate_assignment", INSPECTED, "--force")
     release = nbformat.read(str(root / "release" / INSPECTED / f"{INSPECTED}.ipynb"), as_version=4)
     for student, source in INSPECTED_STUDENTS.items():
+        if students is not None and student not in students:
+            continue
         nb = nbformat.from_dict(release)
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "train_loop":
                 cell.source = source
+        if student in INSPECTED_EXTRA_CELLS:
+            after = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test_order")
+            nb.cells.insert(after + 1, nbformat.v4.new_code_cell(INSPECTED_EXTRA_CELLS[student]))
         folder = root / "submitted" / student / INSPECTED
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(folder / f"{INSPECTED}.ipynb"))

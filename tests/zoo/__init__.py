@@ -32,6 +32,8 @@ def case(exercise: str, *codes: str, **options):
 
 
 def all_cases() -> list[Case]:
-    from . import (accumulate, correct_shapes, evaluate, fit, fit_tracked, functional_losses,  # noqa: F401
-                   lead_cases, modes_train_loop, runs, train_epoch, train_loop, updates, validation)
+    from . import (accumulate, contract_shapes, correct_shapes, descent, epoch_boundaries,  # noqa: F401
+                   evaluate, fit, fit_logged, fit_tracked, forward_method, functional_losses, lead_cases,
+                   modes_train_loop, phase7, runs, schedulers, train_epoch, train_loop, train_until,
+                   training_data, updates, validation)
     return list(CASES)

@@ -224,7 +224,7 @@ def only_full_groups(model, loader, loss_fn, optimizer, accum_steps):
     return total / len(loader)
 
 
-@case(E, "missing-final-step")
+@case(E, "missing-final-step", "gradients-left-behind")
 def counts_from_one_no_tail(model, loader, loss_fn, optimizer, accum_steps):
     model.train()
     losses = []

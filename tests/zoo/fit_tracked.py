@@ -2,8 +2,9 @@
 as learners write it.
 
 Correct shapes first (csv.writer or DictWriter or pandas-free string lines, a state_dict
-saved directly or a deep copy, the epoch saved as "done" or as "index", Python's random
-state saved too), then each tracking bug written two ways.
+saved directly or a deep copy, the epoch saved as "done" or as "index", the random states
+under names or in a list, the loader's generator itself pickled, Python's random state
+saved too), then each tracking bug written two ways.
 """
 import copy
 import csv
@@ -21,18 +22,26 @@ E = "fit_tracked"
 FIELDS = ["epoch", "train_loss", "val_loss", "val_acc", "lr", "checkpoint"]
 
 
+def loader_state(loader):
+    """The training loader's own generator's state (None when it shuffles from the global one)."""
+    generator = getattr(loader, "generator", None)
+    return None if generator is None else generator.get_state()
+
+
 def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, restore_best=True,
+            restore_loader=True,
             save_last="every epoch", resume_epoch_offset=0, patience_offset=0,
-            best_by="val_loss", config_keys=("epochs", "lr", "patience", "seed", "torch_version"),
+            best_by="val_loss", config_keys=("epochs", "lr", "patience", "seed", "torch_version"), train=_train,
             lr_column=None, checkpoint_name="best.pt", rows_from=1, best_epoch_offset=0, save_best="state_dict",
-            last_keys=("model", "optimizer", "epoch", "rng", "best_loss", "best_epoch", "since", "history")):
+            last_keys=("model", "optimizer", "epoch", "rng", "cuda_rng", "loader_rng", "best_loss", "best_epoch",
+                       "since", "history")):
     """A fit_tracked with the chosen bugs switched on (the defaults are correct)."""
     def fit_tracked(model, train_loader, val_loader, loss_fn, optimizer, epochs, run_dir, patience=None):
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         last_path, best_path, log_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / "metrics.csv"
         history = {"train_loss": [], "val_loss": [], "val_acc": []}
-        start, best_loss, best_epoch, since = 1, float("inf"), 0, 0
+        start, best_loss, best_epoch, since, best_acc = 1, float("inf"), 0, 0, -1.0
         if last_path.exists():
             last = torch.load(last_path, weights_only=False)
             model.load_state_dict(last["model"])
@@ -40,6 +49,10 @@ def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, 
                 optimizer.load_state_dict(last["optimizer"])
             if restore_rng and "rng" in last:
                 torch.set_rng_state(last["rng"])
+                if torch.cuda.is_available() and "cuda_rng" in last:
+                    torch.cuda.set_rng_state_all(last["cuda_rng"])
+            if restore_loader and last.get("loader_rng") is not None:
+                train_loader.generator.set_state(last["loader_rng"])
             if restore_best:
                 best_loss, best_epoch, since = last["best_loss"], last["best_epoch"], last["since"]
             history = last["history"]
@@ -51,7 +64,7 @@ def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, 
                   "seed": torch.initial_seed(), "torch_version": torch.__version__}
         (run_dir / "config.json").write_text(json.dumps({k: config[k] for k in config_keys}))
         for epoch in range(start, epochs + 1):
-            train_loss = _train(model, train_loader, loss_fn, optimizer)
+            train_loss = train(model, train_loader, loss_fn, optimizer)
             val_loss, val_acc = _validate(model, val_loader, loss_fn)
             history["train_loss"].append(train_loss)
             history["val_loss"].append(val_loss)
@@ -61,7 +74,10 @@ def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, 
                 best_loss, best_epoch, since = val_loss, epoch, 0
             else:
                 since += 1
-            if improved or best_by == "always":
+            if best_by == "val_acc":
+                improved_acc = val_acc > best_acc
+                best_acc = max(best_acc, val_acc)
+            if (improved if best_by == "val_loss" else improved_acc if best_by == "val_acc" else True):
                 if save_best == "state_dict":
                     torch.save(model.state_dict(), best_path)
                 elif save_best == "model":
@@ -72,15 +88,18 @@ def tracked(name, *, reset_log=False, restore_rng=True, restore_optimizer=True, 
                                              run_dir / checkpoint_name])
             if save_last == "every epoch":
                 last = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                        "rng": torch.get_rng_state(), "best_loss": best_loss, "best_epoch": best_epoch,
+                        "rng": torch.get_rng_state(),
+                        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                        "loader_rng": loader_state(train_loader), "best_loss": best_loss, "best_epoch": best_epoch,
                         "since": since, "history": history}
                 torch.save({key: last[key] for key in last_keys}, last_path)
             if patience is not None and since >= patience + patience_offset:
                 break
         if save_last == "at the end":
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs,
-                        "rng": torch.get_rng_state(), "best_loss": best_loss, "best_epoch": best_epoch,
-                        "since": since, "history": history}, last_path)
+                        "rng": torch.get_rng_state(), "loader_rng": loader_state(train_loader),
+                        "best_loss": best_loss, "best_epoch": best_epoch, "since": since, "history": history},
+                       last_path)
         return {**history, "best_epoch": best_epoch + best_epoch_offset}
     fit_tracked.__name__ = fit_tracked.__qualname__ = name
     return fit_tracked
@@ -103,6 +122,8 @@ def dict_writer_and_deep_copies(model, train_loader, val_loader, loss_fn, optimi
         optimizer.load_state_dict(saved["optimizer_state"])
         torch.random.set_rng_state(saved["torch_rng"])
         random.setstate(saved["python_rng"])
+        if saved["shuffler"] is not None:
+            train_loader.generator.set_state(saved["shuffler"].get_state())
         state = saved["loop"]
     else:
         with open(os.path.join(run_dir, "config.json"), "w") as handle:
@@ -149,7 +170,7 @@ def dict_writer_and_deep_copies(model, train_loader, val_loader, loss_fn, optimi
         state["epoch"] = epoch
         torch.save({"model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(),
                     "epoch": epoch, "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(),
-                    "loop": state}, last_file)
+                    "shuffler": train_loader.generator, "loop": state}, last_file)
         if patience is not None and state["wait"] >= patience:
             break
     return {**state["history"], "best_epoch": state["best_epoch"]}
@@ -166,7 +187,9 @@ def epoch_index_saved_and_lines_by_hand(model, train_loader, val_loader, loss_fn
         checkpoint = torch.load(run_dir / "last.pt", weights_only=True)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        torch.set_rng_state(checkpoint["rng_state"])
+        cpu_state, shuffle_state = checkpoint["rng_states"]
+        torch.set_rng_state(cpu_state)
+        train_loader.generator.set_state(shuffle_state)
         first = checkpoint["epoch_index"] + 1
         best, best_epoch, bad = checkpoint["best"], checkpoint["best_epoch"], checkpoint["bad"]
         history = {k: list(v) for k, v in checkpoint["history"].items()}
@@ -189,7 +212,8 @@ def epoch_index_saved_and_lines_by_hand(model, train_loader, val_loader, loss_fn
             handle.write(f"{index + 1},{train_loss!r},{val_loss!r},{val_acc!r},"
                          f"{optimizer.param_groups[0]['lr']},{(run_dir / 'best.pt').resolve()}\n")
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch_index": index,
-                    "rng_state": torch.get_rng_state(), "best": best, "best_epoch": best_epoch, "bad": bad,
+                    "rng_states": [torch.get_rng_state(), train_loader.generator.get_state()], "best": best,
+                    "best_epoch": best_epoch, "bad": bad,
                     "history": history}, run_dir / "last.pt")
         if patience and bad >= patience:
             break
@@ -209,6 +233,8 @@ case(E, "config-missing")(tracked("config_without_hyperparameters", config_keys=
 case(E, "best-checkpoint-wrong")(tracked("best_saved_every_epoch", best_by="always"))
 case(E, "best-checkpoint-wrong")(tracked("best_epoch_from_0", best_epoch_offset=-1))  # a 0-based best_epoch
 case(E, "best-checkpoint-wrong")(tracked("best_model_pickled", save_best="model"))  # the whole model pickled
+# the epoch of the best accuracy is not the epoch of the lowest validation loss, on both fixtures
+case(E, "best-checkpoint-wrong")(tracked("best_accuracy_checkpointed", best_by="val_acc"))
 
 # -- last-checkpoint-wrong and resume-differs ---------------------------------------------
 case(E, "resume-differs")(tracked("rng_not_restored", restore_rng=False))
@@ -217,17 +243,54 @@ case(E, "resume-differs")(tracked("log_started_again", reset_log=True))  # the r
 case(E, "resume-differs")(tracked("last_saved_only_at_the_end", save_last="at the end"))
 case(E, "resume-differs")(tracked("skips_an_epoch_on_resume", resume_epoch_offset=1))
 case(E, "resume-differs")(tracked("best_so_far_forgotten", restore_best=False))
+case(E, "resume-differs")(tracked("loader_order_not_restored", restore_loader=False))  # saved, never set back
 
 
 case(E, "last-checkpoint-wrong", "resume-differs")(
-    tracked("last_without_random_state", last_keys=("model", "optimizer", "epoch", "best_loss", "best_epoch",
-                                                    "since", "history")))
+    tracked("last_without_random_state", last_keys=("model", "optimizer", "epoch", "loader_rng", "best_loss",
+                                                    "best_epoch", "since", "history")))
 case(E, "last-checkpoint-wrong", "resume-differs")(
-    tracked("last_without_optimizer", last_keys=("model", "epoch", "rng", "best_loss", "best_epoch", "since",
-                                                 "history")))
+    tracked("last_without_loader_generator", last_keys=("model", "optimizer", "epoch", "rng", "cuda_rng", "best_loss",
+                                                        "best_epoch", "since", "history")))
+case(E, "last-checkpoint-wrong", "resume-differs")(
+    tracked("last_without_optimizer", last_keys=("model", "epoch", "rng", "cuda_rng", "loader_rng", "best_loss",
+                                                 "best_epoch", "since", "history")))
 
 
 # -- early-stopping-wrong -----------------------------------------------------------------
 case(E, "early-stopping-wrong")(tracked("one_epoch_too_patient", patience_offset=1))  # one epoch too patient
 case(E, "early-stopping-wrong")(tracked("one_epoch_too_eager", patience_offset=-1))  # one epoch too eager
 case(E, "early-stopping-wrong")(tracked("patience_ignored", patience_offset=100))  # never stops early
+
+
+# -- fit's contract, inside a tracked run (the files and the resume right, the training wrong) ------
+def _ascends(model, loader, loss_fn, optimizer):
+    """backward() on the negated loss (a sign copied from a reward): every step goes uphill."""
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        (-loss).backward()
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader)
+
+
+def _every_batch_twice(model, loader, loss_fn, optimizer):
+    """Two updates on each batch, "to learn faster": each example is trained on twice an epoch."""
+    model.train()
+    losses = []
+    for x, y in loader:
+        for repeat in range(2):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if repeat == 0:
+                losses.append(loss.item())  # the batch's loss, as first measured
+    return sum(losses) / len(losses)
+
+
+case(E, "update-climbs")(tracked("climbs_the_loss", train=_ascends))
+case(E, "repeated-training-data", "wrong-step-count")(tracked("trains_every_batch_twice", train=_every_batch_twice))
