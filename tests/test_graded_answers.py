@@ -310,14 +310,14 @@ def test_grade_choice_refuses_a_right_answer_that_is_no_option():
 
 def test_a_wrong_answer_goes_out_as_data_under_the_grader(monkeypatch):
     """Under the grader the diagnosis is published as display data the grader reads back (handoff)."""
-    from autograder import handoff
     from autograder.diagnoses import Section
+    from autograder.record.cell_report import reports_in
     published = []
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     monkeypatch.setattr("IPython.display.display", lambda data, raw=False: published.append(data))
     with pytest.raises(AssertionError) as caught, contextlib.redirect_stdout(io.StringIO()):
         answers.grade_answer("answer_x", 3, 4, "2 + 2 is 4.", Section("01_tensors", "Quiz"))
-    (data,) = handoff.reports_in([{"output_type": "display_data", "data": published[0]}])
+    (data,) = reports_in([{"output_type": "display_data", "data": published[0]}])
     assert data["failing"] == [answers.WRONG] and "2 + 2 is 4." in data["diagnoses"][0]["message"]
     assert "You answered 3" in str(caught.value)
 
