@@ -45,7 +45,7 @@ test-colab: $(COLAB_VENV)/.installed
 FAST_LEFT_OUT = slow or browser
 test-fast: $(VENV)/.installed
 	@$(STAGE) test-fast $(BIN)/python $(PYTEST) -m "not ($(FAST_LEFT_OUT))" $(PYTEST_ARGS)
-	@echo "make test-fast left out the tests marked $(FAST_LEFT_OUT) (the 'deselected' above) and the Colab stack: make test runs them all."
+	@echo "make test-fast left out the tests marked $(FAST_LEFT_OUT) and the Colab stack: make test runs them all."
 
 env: $(VENV)/.installed
 
