@@ -2,6 +2,7 @@
 which tests keep to one worker when the suite runs on several (`make test`: pytest-xdist,
 `--dist loadgroup`)."""
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -23,6 +24,16 @@ if BIN not in os.environ.get("PATH", "").split(os.pathsep):
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A port on the grader's loopback that a walled-in submission must not reach."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    yield server.getsockname()[1]
+    server.close()
 
 
 # -- running on several workers -----------------------------------------------------------

@@ -9,7 +9,6 @@ report it left behind.
 import csv
 import json
 import os
-import socket
 from pathlib import Path
 
 import nbformat
@@ -18,16 +17,6 @@ import pytest
 from grading_fixtures import fake_class as fake
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def listener():
-    """A port on the grader's loopback that a walled-in submission must not reach."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    yield server.getsockname()[1]
-    server.close()
 
 
 @pytest.fixture(scope="module")

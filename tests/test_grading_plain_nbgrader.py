@@ -9,7 +9,6 @@ And the course's real configuration grades the real phase-4 notebook end to end.
 """
 import json
 import shutil
-import socket
 from pathlib import Path
 
 import nbformat
@@ -29,15 +28,6 @@ PLAIN_INSPECTED = ["ida", "kim", "lex", "max", "ned"]
 
 def outcome(root: Path, student: str, assignment: str = fake.ASSIGNMENT) -> dict:
     return json.loads((root / "autograded" / student / assignment / f"{assignment}.grading.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def listener():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    yield server.getsockname()[1]
-    server.close()
 
 
 @pytest.fixture(scope="module")
