@@ -13,6 +13,11 @@ COLAB_BIN  := $(abspath $(COLAB_VENV)/bin)
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 export PATH := $(BIN):$(PATH)
+# Python keeps each module it compiles (__pycache__) and reads that the next time, unless
+# PYTHONDONTWRITEBYTECODE is set, as some containers and CI images set it: then every process
+# compiles torch, nbgrader and Jupyter from source again (2-3 s of CPU each; 40 % of the
+# suite's CPU, CONTRIBUTING.md). What make runs writes its bytecode, once.
+unexport PYTHONDONTWRITEBYTECODE
 
 # The suite runs on every core (pytest-xdist): tests that share a module's fixture or the
 # bug zoo's Reports keep to one worker (tests/conftest.py). JOBS=0 runs it in one process.
