@@ -35,7 +35,7 @@ def user_guide_course(root: Path) -> Path:
     """nbgrader's user-guide course: ps1 (problem1, problem2), students bitdiddle and hacker."""
     shutil.copytree(FIXTURES / "user_guide", root)
     (root / "nbgrader_config.py").write_text(CONFIG.format(course="example"))
-    fake.nbgrader(root, "generate_assignment", "ps1", "--force")
+    fake.generate(root, "ps1")
     return root
 
 
@@ -44,7 +44,7 @@ def autograde_tests_course(root: Path, extra_config: str = "", variants: list[st
     (root / "source" / "ps1").mkdir(parents=True)
     shutil.copy(FIXTURES / "autograde_tests" / "submitted-unchanged.ipynb", root / "source" / "ps1" / "p1.ipynb")
     (root / "nbgrader_config.py").write_text(CONFIG.format(course="autograde-tests") + extra_config)
-    fake.nbgrader(root, "generate_assignment", "ps1", "--force")
+    fake.generate(root, "ps1")
     for variant in variants:
         folder = root / "submitted" / variant / "ps1"
         folder.mkdir(parents=True)
@@ -180,7 +180,7 @@ def mismatched_course(root: Path, extra_config: str) -> Path:
     (root / "source" / "ps1").mkdir(parents=True)
     shutil.copy(NBGRADERS_FILES / "test.ipynb", root / "source" / "ps1" / "p1.ipynb")
     (root / "nbgrader_config.py").write_text(CONFIG.format(course="mismatched") + extra_config)
-    fake.nbgrader(root, "generate_assignment", "ps1", "--force")
+    fake.generate(root, "ps1")
     release = nbformat.read(str(root / "release" / "ps1" / "p1.ipynb"), as_version=4)
     for student, edit in SUBMISSIONS.items():
         folder = root / "submitted" / student / "ps1"

@@ -132,7 +132,7 @@ def test_the_course_configuration_grades_the_real_phase_4_notebook_end_to_end(tm
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "source" / "04_training_loop", course / "source" / "04_training_loop",
                     ignore=shutil.ignore_patterns("runs", "checkpoints", "*.pt", ".ipynb_checkpoints"))
-    fake.nbgrader(course, "generate_assignment", "04_training_loop", "--force")
+    fake.generate(course, "04_training_loop")
     source = nbformat.read(str(course / "source" / "04_training_loop" / "04_training_loop.ipynb"), as_version=4)
     released = nbformat.read(str(course / "notebooks" / "04_training_loop" / "04_training_loop.ipynb"), as_version=4)
     solutions = {cell.metadata["nbgrader"]["grade_id"]: re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n?", "", cell.source)

@@ -9,6 +9,8 @@ grader must survive (hang, memory bomb, exits, crashes, deleted or edited tests,
 tampering, a corrupt or misnamed file). `EXPECTED` holds the score and the reason
 each test cell must get; `NOT_GRADED` the two notebooks nbgrader itself does not grade.
 """
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -370,6 +372,29 @@ def nbgrader(root: Path, *args: str, timeout: int = 300, check: bool = True) -> 
                           capture_output=True, timeout=timeout, check=check)
 
 
+def generate(root: Path, assignment: str) -> None:
+    """`nbgrader generate_assignment ASSIGNMENT --force` from the course folder, run in this
+    process as nbgrader's own tests run its commands (`nbgrader.tests.run_nbgrader`).
+
+    Why not a command of its own: a fresh interpreter per course cost 3-6 s of CPU, nbgrader's
+    imports and the `alembic heads` it runs in a subprocess for every new gradebook, and the
+    suite builds some twenty courses. `alembic heads` answers the same for one nbgrader, so
+    it is asked once per process. The commands under test still run as commands."""
+    from nbgrader import api as nbgrader_api
+    from nbgrader.tests import run_nbgrader
+    if not hasattr(nbgrader_api.get_alembic_version, "cache_info"):
+        nbgrader_api.get_alembic_version = functools.cache(nbgrader_api.get_alembic_version)
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))  # where `alembic` is
+    try:
+        with contextlib.chdir(root):
+            run_nbgrader(["generate_assignment", assignment, "--force"],
+                         env=dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", "")))
+    except AssertionError:  # its log is not kept: the command says why
+        failed = nbgrader(root, "generate_assignment", assignment, "--force", check=False)
+        raise AssertionError(f"nbgrader generate_assignment {assignment} failed in {root}:\n"
+                             + failed.stdout + failed.stderr) from None
+
+
 def make_course(root: Path, cell_seconds: float = CELL_SECONDS, extra_config: str = "") -> Path:
     """nbgrader_config.py, the source notebook, and `nbgrader generate_assignment` run.
 
@@ -380,7 +405,7 @@ def make_course(root: Path, cell_seconds: float = CELL_SECONDS, extra_config: st
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     nbformat.write(source_notebook(), str(source / f"{ASSIGNMENT}.ipynb"))
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    generate(root, ASSIGNMENT)
     return root
 
 
@@ -559,7 +584,7 @@ def make_inspected_course(root: Path, students: list[str] | None = None, extra_c
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (root / "source" / INSPECTED).mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(root / "source" / INSPECTED / f"{INSPECTED}.ipynb"))
-    nbgrader(root, "generate_assignment", INSPECTED, "--force")
+    generate(root, INSPECTED)
     release = nbformat.read(str(root / "release" / INSPECTED / f"{INSPECTED}.ipynb"), as_version=4)
     for student, source in INSPECTED_STUDENTS.items():
         if students is not None and student not in students:
