@@ -71,15 +71,25 @@ def test_the_set_up_cell_installs_this_release_pinned_and_alone():
     assert '"--no-deps", package]' in install, "the install must never bring its own torch, numpy or ipywidgets"
 
 
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory) -> Path:
+    """A fresh venv (pip in it), made once: each test gets a copy of its own."""
+    home = tmp_path_factory.mktemp("bare-template")
+    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=300)
+    return home / "venv"
+
+
 @pytest.fixture
-def bare_python(tmp_path_factory):
+def bare_python(tmp_path_factory, bare_venv):
     """A venv without the course package that still sees torch, numpy, ipywidgets, ipykernel.
 
     A path line in a .pth file adds this venv's site-packages without running its own
-    .pth files, so the editable install of the course package stays invisible.
+    .pth files, so the editable install of the course package stays invisible. Each test
+    has its own copy (what one installs, the next does not see); `python -m pip` and the
+    interpreter find their venv from where they are, so a copy works as the original.
     """
     home = tmp_path_factory.mktemp("bare")
-    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=300)
+    shutil.copytree(bare_venv, home / "venv", symlinks=True)
     python = home / "venv" / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
