@@ -385,14 +385,18 @@ def generate(root: Path, assignment: str) -> None:
     if not hasattr(nbgrader_api.get_alembic_version, "cache_info"):
         nbgrader_api.get_alembic_version = functools.cache(nbgrader_api.get_alembic_version)
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))  # where `alembic` is
+    environment = os.environ  # it leaves a plain dict in its place, which no longer reaches putenv
     try:
         with contextlib.chdir(root):
             run_nbgrader(["generate_assignment", assignment, "--force"],
                          env=dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", "")))
     except AssertionError:  # its log is not kept: the command says why
+        os.environ = environment
         failed = nbgrader(root, "generate_assignment", assignment, "--force", check=False)
         raise AssertionError(f"nbgrader generate_assignment {assignment} failed in {root}:\n"
                              + failed.stdout + failed.stderr) from None
+    finally:
+        os.environ = environment
 
 
 def make_course(root: Path, cell_seconds: float = CELL_SECONDS, extra_config: str = "") -> Path:
