@@ -517,3 +517,17 @@ def test_the_parent_holds_only_a_few_jobs_ahead_however_big_the_class(tmp_path, 
     (ran,) = seen["sessions"]
     assert len(ran.outcomes) == 8 and seen["most"] <= session.AHEAD * 1 + 1, seen
     assert ran.predicted == 8 and ran.hits == 8
+
+
+@pytest.mark.slow
+def test_a_course_generated_in_this_process_leaves_the_environment_working(tmp_path, monkeypatch):
+    """nbgrader's in-process helper swaps os.environ for a plain dict: a variable set after it
+    would no longer reach the processes a later test starts."""
+    import subprocess
+    from grading_fixtures import fake_class
+    real = os.environ
+    course = fake_class.make_course(tmp_path / "course")
+    assert (course / "release" / fake_class.ASSIGNMENT / f"{fake_class.ASSIGNMENT}.ipynb").exists()
+    assert os.environ is real
+    monkeypatch.setenv("COURSE_PROBE", "seen")
+    assert subprocess.run(["sh", "-c", "echo $COURSE_PROBE"], capture_output=True, text=True).stdout.strip() == "seen"

@@ -1,5 +1,8 @@
 """The set-up promises hold: two README commands, one pin list, CI calling the test command."""
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -71,6 +74,17 @@ def test_make_test_runs_both_stacks_and_the_colab_one_cannot_skip():
     assert "COURSE_REQUIRE_COLAB=1 $(COLAB_BIN)/python" in colab and "tests/test_colab_stack.py" in colab
     assert re.search(r"^lab: .*\bexchange\b", makefile, re.M), "make lab must create nbgrader's exchange"
     assert "twine check --strict" in makefile and "-m build" in makefile
+
+
+def test_what_make_runs_keeps_its_bytecode_where_the_environment_says_not_to():
+    """With PYTHONDONTWRITEBYTECODE set (some images and CI machines set it), every process
+    compiled torch and nbgrader from source again: 40 % of the suite's CPU."""
+    probe = f'probe: ; @{sys.executable} -c "import sys; print(sys.dont_write_bytecode)"'
+    done = subprocess.run(["make", "--no-print-directory", "-f", "Makefile", "--eval", probe, "probe"], cwd=ROOT,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_colab_requirements_agree_with_their_constraints():

@@ -391,7 +391,6 @@ def generate(root: Path, assignment: str) -> None:
             run_nbgrader(["generate_assignment", assignment, "--force"],
                          env=dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", "")))
     except AssertionError:  # its log is not kept: the command says why
-        os.environ = environment
         failed = nbgrader(root, "generate_assignment", assignment, "--force", check=False)
         raise AssertionError(f"nbgrader generate_assignment {assignment} failed in {root}:\n"
                              + failed.stdout + failed.stderr) from None
